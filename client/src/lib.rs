@@ -1,0 +1,22 @@
+//! The security-validation platform's Darktrace integration client.
+//!
+//! Module map:
+//! - [`config`]: the settings model (DECISIONS D5), loaded from TOML/JSON, flags and env.
+//! - [`transport`]: signed HTTP requests on reqwest with rustls, and the D13 error mapping.
+//! - [`error`]: the errors the client reports, each distinct and actionable (D13).
+//! - [`action`]: a validation action (start time, IPs, hostnames).
+//! - [`window`]: the sliding query windows (D6) and time on the wire (D7).
+//! - [`macros`]: `%IPS%` and `%HOSTNAMES%` expansion (D8).
+//! - [`fieldmap`]: first-match field maps with dotted paths (D12).
+//! - [`normalize`]: the normalized event (D11).
+//! - [`results`]: per-action deduplication, limits and matching (D10).
+
+pub mod action;
+pub mod config;
+pub mod error;
+pub mod fieldmap;
+pub mod macros;
+pub mod normalize;
+pub mod results;
+pub mod transport;
+pub mod window;

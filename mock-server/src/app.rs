@@ -1,0 +1,25 @@
+//! The router: appliance routes behind the auth layer, pages and the admin API
+//! beside it.
+
+use axum::middleware;
+use axum::routing::get;
+use axum::Router;
+
+use crate::routes::{pages, status, unknown_route};
+use crate::state::AppState;
+use crate::{admin, auth};
+
+/// Builds the whole application for a state. Tests can drive it without a socket.
+pub fn app(state: AppState) -> Router {
+    let appliance = Router::new()
+        .route("/status", get(status::status))
+        .fallback(unknown_route)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
+    let mut router = Router::new()
+        .route("/login", get(pages::login))
+        .route("/403", get(pages::forbidden));
+    if state.settings.admin {
+        router = router.nest("/_mock", admin::router());
+    }
+    router.merge(appliance).with_state(state)
+}

@@ -1,0 +1,156 @@
+//! The auth layer: DECISIONS D1–D3 applied to every appliance route.
+//!
+//! It reads the whole body (bounded), verifies the request with `dt-protocol`
+//! against the mock's clock, answers failures exactly as the appliance does, and
+//! records every request in the journal. A rejection logs one line saying why; the
+//! diagnosis goes to the log and the journal, never into the appliance-faithful
+//! response.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use dt_protocol::target::{first_segment, split_target};
+use dt_protocol::{RejectKind, Rejection, RequestParts, Verifier};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::journal::{recordable_headers, Entry, Verdict};
+use crate::state::AppState;
+
+/// The public token of an accepted request, for handlers that care.
+#[derive(Debug, Clone)]
+pub struct Caller(pub String);
+
+/// Marks a response produced by the unknown-route fallback.
+#[derive(Debug, Clone, Copy)]
+pub struct UnknownRoute;
+
+/// The middleware.
+pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let now = state.clock.now();
+    let (mut parts, body) = req.into_parts();
+    let method = parts.method.as_str().to_string();
+    let target = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str().to_string())
+        .unwrap_or_else(|| parts.uri.path().to_string());
+    let headers = recordable_headers(&parts.headers);
+    let mut entry = Entry {
+        id: 0,
+        time: now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        method: method.clone(),
+        target: target.clone(),
+        headers,
+        verdict: Verdict::Rejected,
+        status: 0,
+        reason: None,
+        diagnosis: None,
+    };
+
+    let body = match axum::body::to_bytes(body, state.settings.body_limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            let resp = ApiError::PayloadTooLarge.into_response();
+            entry.status = resp.status().as_u16();
+            entry.reason = Some(format!("body larger than {} bytes", state.settings.body_limit));
+            state.journal.record(entry);
+            return resp;
+        }
+    };
+
+    let (path, _) = split_target(&target);
+    let segment = first_segment(path).to_string();
+    let verify_target = if state.settings.sort_query_before_verify { sorted_target(&target) } else { target.clone() };
+    let rp = RequestParts::from_headers(
+        &method,
+        &verify_target,
+        parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())),
+        &body,
+    );
+    let verdict = {
+        let tokens = state.tokens.read().unwrap_or_else(|p| p.into_inner());
+        Verifier::new(state.settings.max_skew)
+            .verify(&rp, &*tokens, now)
+            .map(|ok| (ok.clone(), tokens.permits(&ok.public, path)))
+    };
+
+    match verdict {
+        Ok((accepted, permitted)) => {
+            if !permitted {
+                let resp = ApiError::Forbidden { style: state.settings.error_style }.into_response();
+                entry.verdict = Verdict::Rejected;
+                entry.status = resp.status().as_u16();
+                entry.reason = Some(format!("token {:?} lacks the permission for {path}", accepted.public));
+                tracing::warn!(method = %method, target = %target, "forbidden: token {:?} lacks the permission for {path}", accepted.public);
+                state.journal.record(entry);
+                return resp;
+            }
+            parts.extensions.insert(Caller(accepted.public.clone()));
+            let resp = next.run(Request::from_parts(parts, Body::from(body))).await;
+            entry.verdict = Verdict::Accepted;
+            entry.status = resp.status().as_u16();
+            entry.reason = Some(if resp.extensions().get::<UnknownRoute>().is_some() {
+                "signature valid; unknown route".to_string()
+            } else {
+                format!("signature valid ({})", accepted.form)
+            });
+            state.journal.record(entry);
+            resp
+        }
+        Err(rejection) => {
+            let style = state.settings.error_style;
+            let err = match rejection.kind() {
+                RejectKind::Login => ApiError::Login,
+                RejectKind::Date => ApiError::Date { segment, style },
+                RejectKind::Signature => ApiError::Signature { segment, style },
+            };
+            let resp = err.into_response();
+            tracing::warn!(method = %method, target = %target, status = resp.status().as_u16(), "rejected: {rejection}");
+            entry.status = resp.status().as_u16();
+            entry.reason = Some(rejection.to_string());
+            entry.diagnosis = Some(diagnosis(&rejection));
+            state.journal.record(entry);
+            resp
+        }
+    }
+}
+
+/// Support details for a rejection. Holds the public token and dates only.
+pub fn diagnosis(rejection: &Rejection) -> serde_json::Value {
+    let rfc = |t: &time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    match rejection {
+        Rejection::MissingHeaders { missing } => json!({ "rule": "headers", "missing": missing }),
+        Rejection::UnparseableDate { value } => json!({
+            "rule": "date",
+            "value": value,
+            "accepted_formats": ["YYYYMMDDTHHMMSS", "YYYY-MM-DD HH:MM:SS", "ISO-8601 (T, optional fraction, Z or ±HH:MM)"],
+        }),
+        Rejection::Skew { request_time, server_time, allowed } => json!({
+            "rule": "skew",
+            "request_time": rfc(request_time),
+            "server_time": rfc(server_time),
+            "skew_seconds": (*request_time - *server_time).whole_seconds(),
+            "allowed_seconds": allowed.whole_seconds(),
+        }),
+        Rejection::UnknownToken { public } => json!({ "rule": "token", "public_token": public }),
+        Rejection::SignatureMismatch { provided, tried } => json!({
+            "rule": "signature",
+            "provided": provided,
+            "strings_to_sign_tried": tried,
+        }),
+    }
+}
+
+/// The target with its query parameters sorted: what a broken verifier checks.
+fn sorted_target(target: &str) -> String {
+    match split_target(target) {
+        (path, Some(q)) if !q.is_empty() => {
+            let mut pairs: Vec<&str> = q.split('&').collect();
+            pairs.sort_unstable();
+            format!("{path}?{}", pairs.join("&"))
+        }
+        _ => target.to_string(),
+    }
+}

@@ -1,0 +1,173 @@
+//! `dt-mock`: run the simulator.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use dt_mock::{tls, ErrorStyle, Limits, MockClock, MockConfig, Settings, TokenSet, DEMO_PRIVATE, DEMO_PUBLIC};
+use dt_protocol::parse_signed_duration;
+
+/// A faithful simulator of the Darktrace Threat Visualizer v6.1 REST API.
+#[derive(Debug, Parser)]
+#[command(name = "dt-mock", version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the mock (the default when no subcommand is given).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "DT_MOCK_LISTEN")]
+    listen: SocketAddr,
+    /// An accepted token pair, PUBLIC:PRIVATE (repeatable). Without any token from
+    /// here, the env or a file, the demo pair is used and printed.
+    #[arg(long = "token", value_name = "PUBLIC:PRIVATE")]
+    tokens: Vec<String>,
+    /// Token pairs, comma-separated PUBLIC:PRIVATE.
+    #[arg(long, env = "DT_MOCK_TOKENS", hide_env_values = true, value_name = "PAIRS")]
+    tokens_env: Option<String>,
+    /// A file of token pairs, one PUBLIC:PRIVATE a line.
+    #[arg(long, value_name = "FILE")]
+    tokens_file: Option<PathBuf>,
+    /// Shift the mock's clock, e.g. 31m (an appliance ahead) or -45m (behind).
+    #[arg(long, default_value = "0s", allow_hyphen_values = true, value_parser = parse_duration)]
+    clock_offset: time::Duration,
+    /// The allowed skew between a request's DTAPI-Date and the mock's clock.
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    max_skew: time::Duration,
+    /// How auth failures are answered: as the live appliance does, or as its guide says.
+    #[arg(long, value_enum, default_value_t = ErrorStyle::Live)]
+    error_style: ErrorStyle,
+    /// Serve HTTPS with a generated CA and a certificate for localhost and 127.0.0.1.
+    #[arg(long)]
+    tls: bool,
+    /// Where --tls writes the CA certificate (PEM).
+    #[arg(long, value_name = "FILE", default_value = "dt-mock-ca.pem")]
+    tls_ca_out: PathBuf,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) for --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Turn off the /_mock/ admin API (for a demo on a shared network).
+    #[arg(long)]
+    no_admin: bool,
+    /// Most request-journal entries kept in memory.
+    #[arg(long, default_value_t = 10_000)]
+    journal_capacity: usize,
+    /// Test only: sort the query before verifying, a deliberately broken verifier that
+    /// the conformance suite must catch.
+    #[arg(long, hide = true)]
+    broken_sort_query: bool,
+}
+
+fn parse_duration(s: &str) -> Result<time::Duration, String> {
+    parse_signed_duration(s).map_err(|e| e.to_string())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DT_MOCK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Serve(args)) => serve(args).await,
+        None => serve(cli.serve).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let mut tokens = TokenSet::default();
+    if !args.tokens.is_empty() {
+        tokens.extend(TokenSet::parse_pairs(args.tokens.iter().map(String::as_str)).context("--token")?);
+    }
+    if let Some(v) = &args.tokens_env {
+        tokens.extend(TokenSet::parse_env(v).context("DT_MOCK_TOKENS")?);
+    }
+    if let Some(path) = &args.tokens_file {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        tokens.extend(TokenSet::parse_file(&text).with_context(|| format!("{}", path.display()))?);
+    }
+    let demo = tokens.is_empty();
+    if demo {
+        tokens = TokenSet::demo();
+    }
+
+    let tls_config = if args.tls {
+        let g = tls::generate_localhost()?;
+        std::fs::write(&args.tls_ca_out, &g.ca_pem)
+            .with_context(|| format!("writing the CA to {}", args.tls_ca_out.display()))?;
+        Some((tls::server_config(g.chain, g.key)?, Some(args.tls_ca_out.clone())))
+    } else if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let (chain, key) = tls::load(cert, key)?;
+        Some((tls::server_config(chain, key)?, None))
+    } else {
+        None
+    };
+    if args.max_skew.is_negative() {
+        bail!("--max-skew must not be negative");
+    }
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let scheme = if tls_config.is_some() { "https" } else { "http" };
+    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+    let host = if addr.is_ipv6() && !addr.ip().is_unspecified() { format!("[{host}]") } else { host };
+    // The one line scripts wait for; everything else goes to stderr.
+    println!("listening on {scheme}://{host}:{}", addr.port());
+    if demo {
+        println!("api key (public token):  {DEMO_PUBLIC}");
+        println!("api secret (private token): {DEMO_PRIVATE}");
+    } else {
+        for t in TokenSet::tokens(&tokens) {
+            println!("api key (public token):  {} (private token from your configuration)", t.public);
+        }
+    }
+    if let Some((_, Some(ca))) = &tls_config {
+        println!("CA certificate: {}", ca.display());
+    }
+    if args.clock_offset != time::Duration::ZERO {
+        println!("clock offset: {}s", args.clock_offset.whole_seconds());
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+
+    let config = MockConfig {
+        settings: Settings {
+            max_skew: args.max_skew,
+            error_style: args.error_style,
+            admin: !args.no_admin,
+            sort_query_before_verify: args.broken_sort_query,
+            ..Settings::default()
+        },
+        tokens,
+        clock: MockClock::system(args.clock_offset),
+        tls: tls_config.map(|(c, _)| c),
+        journal_capacity: args.journal_capacity,
+        limits: Limits::default(),
+    };
+    dt_mock::run(listener, config, async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await?;
+    Ok(())
+}

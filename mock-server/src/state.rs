@@ -1,0 +1,51 @@
+//! The state every handler shares.
+
+use std::sync::{Arc, RwLock};
+
+use time::Duration;
+
+use crate::clock::MockClock;
+use crate::error::ErrorStyle;
+use crate::journal::Journal;
+use crate::tokens::TokenSet;
+
+/// The mock's settings that do not change while it runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The allowed skew between a request's date and the mock's clock (D2).
+    pub max_skew: Duration,
+    /// How auth failures are answered.
+    pub error_style: ErrorStyle,
+    /// Whether the `/_mock/` admin API is served.
+    pub admin: bool,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// A deliberately broken verifier for testing the conformance suite: it sorts the
+    /// query parameters before checking, as some broken proxies and SDKs do.
+    pub sort_query_before_verify: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_skew: Duration::minutes(30),
+            error_style: ErrorStyle::Live,
+            admin: true,
+            body_limit: 1024 * 1024,
+            sort_query_before_verify: false,
+        }
+    }
+}
+
+/// Shared handler state.
+#[derive(Clone)]
+pub struct AppState {
+    /// Fixed settings.
+    pub settings: Arc<Settings>,
+    /// The mock's clock.
+    pub clock: MockClock,
+    /// Accepted token pairs (a lock, since scenarios rotate them).
+    pub tokens: Arc<RwLock<TokenSet>>,
+    /// The request journal.
+    pub journal: Arc<Journal>,
+}

@@ -1,0 +1,1 @@
+//! The mock appliance's data plane (being built).
