@@ -3,6 +3,7 @@
 //! Module map:
 //! - [`config`]: the settings model (DECISIONS D5), loaded from TOML/JSON, flags and env.
 //! - [`transport`]: signed HTTP requests on reqwest with rustls, and the D13 error mapping.
+//! - [`health`]: the connectivity test (Healthy / Unhealthy).
 //! - [`error`]: the errors the client reports, each distinct and actionable (D13).
 //! - [`action`]: a validation action (start time, IPs, hostnames).
 //! - [`window`]: the sliding query windows (D6) and time on the wire (D7).
@@ -15,6 +16,7 @@ pub mod action;
 pub mod config;
 pub mod error;
 pub mod fieldmap;
+pub mod health;
 pub mod macros;
 pub mod normalize;
 pub mod results;

@@ -2,11 +2,25 @@
 //!
 //! Module map:
 //! - [`ast`]: the query tree.
-//! - `parser`: query text to tree, with Lucene precedence and a depth limit.
-//! - `print`: tree to canonical query text (parse, print, reparse is stable).
-//! - `eval`: whether a record matches a tree, through the [`Document`] trait.
+//! - `parser`: query text to tree ([`parse`], [`parse_with_limit`]), built with
+//!   winnow: Lucene precedence (NOT, then AND, then OR; adjacent clauses are
+//!   OR'ed), Elasticsearch's reading of `+`/`-`/`NOT` clauses, and a nesting
+//!   limit ([`MAX_DEPTH`]) so no input can exhaust the stack.
+//! - `print`: `impl Display for Query`, canonical query text; for any tree from
+//!   [`parse`], printing and reparsing gives the same tree.
+//! - `eval`: [`matches`], whether a record matches a tree, through the
+//!   [`Document`] trait (case-insensitive terms, numeric equality, wildcards,
+//!   numeric-or-string ranges, bare terms against message tokens).
+//!
+//! The grammar and the exact matching rules are documented on those modules'
+//! source (`src/parser.rs`, `src/eval.rs`).
 
 pub mod ast;
+mod eval;
+mod parser;
+mod print;
+#[cfg(test)]
+mod testutil;
 
 pub use ast::{Bound, Query, TermValue};
 
@@ -30,14 +44,29 @@ pub trait Document {
     fn message(&self) -> &str;
 }
 
-/// Parses query text. Placeholder until the parser lands.
+/// How deeply [`parse`] lets a query nest: each `(` (also `field:(`) and each
+/// `NOT`, `!`, `-` or `+` prefix opens one level. Real client queries use a few;
+/// the limit only exists so hostile input cannot exhaust the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// Parses query text into a [`Query`], nesting at most [`MAX_DEPTH`] levels.
+///
+/// Empty or whitespace-only text, `*` and `*:*` give [`Query::All`]. Never panics;
+/// any input it cannot read gives a [`ParseError`] whose offset is a char
+/// boundary of `input`.
 pub fn parse(input: &str) -> Result<Query, ParseError> {
-    let _ = input;
-    Err(ParseError { offset: 0, message: "parser not built yet".into() })
+    parse_with_limit(input, MAX_DEPTH)
 }
 
-/// Whether a document matches a query. Placeholder until the evaluator lands.
+/// Like [`parse`], with a different nesting limit (0 allows no groups or prefixes).
+pub fn parse_with_limit(input: &str, max_depth: usize) -> Result<Query, ParseError> {
+    parser::parse_query(input, max_depth)
+}
+
+/// Whether a document matches a query; the rules are in `src/eval.rs`.
+///
+/// Recurses once per tree level: fine for any tree from [`parse`], whose depth
+/// is bounded by [`MAX_DEPTH`].
 pub fn matches(query: &Query, doc: &dyn Document) -> bool {
-    let _ = (query, doc);
-    false
+    eval::eval(query, doc)
 }

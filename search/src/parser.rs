@@ -952,3 +952,33 @@ mod tests {
         assert!(matches!(ok(&q), Query::And(qs) if qs.len() == 100_000));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use crate::testutil::query_like_text;
+    use crate::{parse, parse_with_limit};
+
+    fn check_error_offset(input: &str, result: Result<crate::Query, crate::ParseError>) -> Result<(), TestCaseError> {
+        if let Err(e) = result {
+            prop_assert!(e.offset <= input.len(), "{:?}: {}", input, e);
+            prop_assert!(input.is_char_boundary(e.offset), "{:?}: {}", input, e);
+            prop_assert!(!e.message.is_empty());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_any_text(input in "\\PC{0,200}") {
+            check_error_offset(&input, parse(&input))?;
+        }
+
+        #[test]
+        fn never_panics_on_query_like_text(input in query_like_text()) {
+            check_error_offset(&input, parse(&input))?;
+            check_error_offset(&input, parse_with_limit(&input, 1))?;
+        }
+    }
+}

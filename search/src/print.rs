@@ -47,13 +47,13 @@ fn write_query(f: &mut Formatter<'_>, q: &Query, place: Place) -> fmt::Result {
         Query::All => f.write_char('*'),
         Query::Term { field, value } => {
             if let Some(field) = field {
-                write_word(f, field, true)?;
+                    write_word(f, field, Position::ClauseStart)?;
                 f.write_char(':')?;
             }
             write_value(f, value, field.is_none())
         }
         Query::Range { field, lower, upper } => {
-            write_word(f, field, true)?;
+            write_word(f, field, Position::ClauseStart)?;
             f.write_char(':')?;
             write_range(f, lower, upper)
         }
@@ -119,8 +119,9 @@ fn join(f: &mut Formatter<'_>, qs: &[Query], sep: &str, place: Place) -> fmt::Re
 
 /// All children `Not`, except exactly one `Or` of two or more.
 fn is_modifier_shape(qs: &[Query]) -> bool {
-    let ors = qs.iter().filter(|q| matches!(q, Query::Or(inner) if inner.len() >= 2)).count();
-    ors == 1 && qs.iter().all(|q| matches!(q, Query::Not(_) | Query::Or(_)))
+    let is_or = |q: &Query| matches!(q, Query::Or(inner) if inner.len() >= 2);
+    qs.iter().filter(|q| is_or(q)).count() == 1
+        && qs.iter().all(|q| is_or(q) || matches!(q, Query::Not(_)))
 }
 
 /// `-a b c`: the negated children as must-not clauses, the `Or`'s children as
@@ -156,20 +157,33 @@ fn write_modifier_form(f: &mut Formatter<'_>, qs: &[Query]) -> fmt::Result {
 }
 
 fn write_value(f: &mut Formatter<'_>, value: &TermValue, bare: bool) -> fmt::Result {
+    let position = if bare { Position::ClauseStart } else { Position::Value };
     match value {
         TermValue::Word(w) if w.is_empty() => f.write_str("\"\""),
-        TermValue::Word(w) => write_word(f, w, true),
+        TermValue::Word(w) => write_word(f, w, position),
         TermValue::Phrase(p) => write_phrase(f, p),
         // A bare `*` would read back as "everything"; `**` matches the same tokens.
         TermValue::Wildcard(p) if bare && p == "*" => f.write_str("**"),
         TermValue::Wildcard(p) if p.is_empty() => f.write_str("\"\""),
-        TermValue::Wildcard(p) => write_pattern(f, p),
+        TermValue::Wildcard(p) => write_pattern(f, p, position),
     }
 }
 
+/// Where a word starts, which decides what its first character may be.
+#[derive(Clone, Copy)]
+enum Position {
+    /// Start of a clause (bare terms, field names): `-`, `+`, `!` are prefixes there.
+    ClauseStart,
+    /// After `field:`, where `-5` is just a value.
+    Value,
+}
+
 /// Characters that would mean something else at the start of a word.
-fn needs_escape_first(c: char) -> bool {
-    matches!(c, '-' | '+' | '!' | '>' | '<' | '&' | '|')
+fn needs_escape_first(c: char, position: Position) -> bool {
+    match position {
+        Position::ClauseStart => matches!(c, '-' | '+' | '!' | '>' | '<' | '&' | '|'),
+        Position::Value => matches!(c, '>' | '<' | '&' | '|'),
+    }
 }
 
 fn is_keyword(s: &str) -> bool {
@@ -178,12 +192,12 @@ fn is_keyword(s: &str) -> bool {
 
 /// A word (or field name) with every character escaped that would otherwise end
 /// it or change its meaning.
-fn write_word(f: &mut Formatter<'_>, s: &str, escape_wildcards: bool) -> fmt::Result {
+fn write_word(f: &mut Formatter<'_>, s: &str, position: Position) -> fmt::Result {
     let keyword = is_keyword(s);
     for (n, c) in s.chars().enumerate() {
         let escape = is_special(c)
-            || (escape_wildcards && matches!(c, '*' | '?'))
-            || (n == 0 && (needs_escape_first(c) || keyword));
+            || matches!(c, '*' | '?')
+            || (n == 0 && (needs_escape_first(c, position) || keyword));
         if escape {
             f.write_char('\\')?;
         }
@@ -194,7 +208,8 @@ fn write_word(f: &mut Formatter<'_>, s: &str, escape_wildcards: bool) -> fmt::Re
 
 /// A wildcard pattern: `*` and `?` print as themselves, `\x` keeps its escape,
 /// anything else is escaped as in a word.
-fn write_pattern(f: &mut Formatter<'_>, p: &str) -> fmt::Result {
+fn write_pattern(f: &mut Formatter<'_>, p: &str, position: Position) -> fmt::Result {
+    let keyword = is_keyword(p);
     let mut chars = p.chars().enumerate();
     while let Some((n, c)) = chars.next() {
         match c {
@@ -204,7 +219,7 @@ fn write_pattern(f: &mut Formatter<'_>, p: &str) -> fmt::Result {
                 f.write_char(chars.next().map_or('\\', |(_, e)| e))?;
             }
             c => {
-                if is_special(c) || (n == 0 && needs_escape_first(c)) {
+                if is_special(c) || (n == 0 && (needs_escape_first(c, position) || keyword)) {
                     f.write_char('\\')?;
                 }
                 f.write_char(c)?;
@@ -274,5 +289,159 @@ fn write_bound(f: &mut Formatter<'_>, b: &Bound) -> fmt::Result {
     match b {
         Bound::Unbounded => f.write_char('*'),
         Bound::Inclusive(v) | Bound::Exclusive(v) => write_bound_value(f, v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use crate::testutil::{any_query, normalize, query_like_text, test_doc};
+    use crate::{matches, parse, parse_with_limit, Bound, Query, TermValue, MAX_DEPTH};
+
+    fn printed(input: &str) -> String {
+        parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}")).to_string()
+    }
+
+    /// Parse, print, reparse: same tree, and printing again gives the same text.
+    fn assert_round_trip(input: &str, max_depth: usize) {
+        let q = parse_with_limit(input, max_depth).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+        let text = q.to_string();
+        let again = parse_with_limit(&text, max_depth)
+            .unwrap_or_else(|e| panic!("{input:?} printed as {text:?}: {e}"));
+        assert_eq!(again, q, "{input:?} printed as {text:?}");
+        assert_eq!(again.to_string(), text);
+    }
+
+    #[test]
+    fn canonical_text() {
+        let cases: &[(&str, &str)] = &[
+            ("@type:conn", "@type:conn"),
+            ("  @type : conn ", "@type:conn"),
+            (r#"@type:"ssl" AND @fields.dest_port:"443""#, r#"@type:"ssl" AND @fields.dest_port:"443""#),
+            (r#"f:"a \"b\" \\ c""#, r#"f:"a \"b\" \\ c""#),
+            ("f:(a OR b)", "f:a OR f:b"),
+            ("a OR b AND c", "a OR b AND c"),
+            ("(a OR b) AND c", "(a OR b) AND c"),
+            ("((a))", "a"),
+            ("a b c", "a OR b OR c"),
+            ("a && b || !c", "a AND b AND NOT c"),
+            ("NOT (a OR b)", "NOT (a OR b)"),
+            ("NOT NOT a", "NOT NOT a"),
+            ("NOT (NOT a)", "NOT NOT a"),
+            ("a OR (NOT b)", "a OR (NOT b)"),
+            ("a -b", "a AND NOT b"),
+            ("-a b c", "-a b c"),
+            ("NOT a AND (b OR c)", "-a b c"),
+            ("x OR (-a b c)", "x OR (-a b c)"),
+            ("+a +b", "a AND b"),
+            ("*", "*"),
+            ("*:*", "*"),
+            ("", "*"),
+            ("f:*", "f:*"),
+            ("f:ab*c?", "f:ab*c?"),
+            (r"f:a\*b*", r"f:a\*b*"),
+            (r"f:a\*b", r"f:a\*b"),
+            ("f:[1 TO 5]", "f:[1 TO 5]"),
+            ("f:{1 TO 5]", "f:{1 TO 5]"),
+            ("f:[* TO 5}", "f:<5"),
+            ("f:[5 TO *]", "f:>=5"),
+            ("f:{* TO *}", "f:[* TO *]"),
+            ("@fields.epochdate :>1714521600.0", "@fields.epochdate:>1714521600.0"),
+            ("@fields.epochdate: <=1714521600.0", "@fields.epochdate:<=1714521600.0"),
+            (r#"f:["a b" TO "*"]"#, r#"f:["a b" TO "*"]"#),
+            ("@timestamp:[2024-05-01T00:00:00 TO *]", r#"@timestamp:>="2024-05-01T00:00:00""#),
+            (r"ip:fe80\:\:1", r"ip:fe80\:\:1"),
+            ("f:-5", "f:-5"),
+            (r"\-5", r"\-5"),
+            (r"\AND", r"\AND"),
+            (r"f:\OR", r"f:\OR"),
+            (r"a\:b:c", r"a\:b:c"),
+        ];
+        for &(input, want) in cases {
+            assert_eq!(printed(input), want, "{input:?}");
+            assert_round_trip(input, MAX_DEPTH);
+        }
+    }
+
+    #[test]
+    fn odd_trees_print_with_their_meaning() {
+        let bare_star = Query::Term { field: None, value: TermValue::Wildcard("*".into()) };
+        assert_eq!(bare_star.to_string(), "**");
+        assert_eq!(Query::And(vec![]).to_string(), "*");
+        assert_eq!(Query::Or(vec![]).to_string(), "NOT *");
+        let word = |s: &str| Query::Term { field: Some("f".into()), value: TermValue::Word(s.into()) };
+        assert_eq!(word("").to_string(), r#"f:"""#);
+        assert_eq!(word("a b*").to_string(), r"f:a\ b\*");
+        assert_eq!(word(">5").to_string(), r"f:\>5");
+        assert_eq!(Query::Or(vec![word("x")]).to_string(), "f:x");
+        let r = |lower, upper| Query::Range { field: "f".into(), lower, upper };
+        assert_eq!(r(Bound::Exclusive("=x".into()), Bound::Unbounded).to_string(), r#"f:>"=x""#);
+        assert_eq!(r(Bound::Inclusive("TO".into()), Bound::Inclusive("".into())).to_string(), r#"f:["TO" TO ""]"#);
+    }
+
+    #[test]
+    fn printing_never_nests_deeper_than_the_input() {
+        let n = MAX_DEPTH;
+        let chain = |open: &str, close: &str| format!("{}a{}", open.repeat(n), close.repeat(n));
+        let cases = [
+            chain("(", ")"),
+            chain("NOT ", ""),
+            chain("-", ""),
+            chain("NOT (", ")"),
+            chain("f:(", ")"),
+            chain("(x OR NOT ", ")"),
+            chain("(NOT x ", ")"),
+            // Each level is `-a b (...) c`: a must-not clause beside plain ones,
+            // which prints as `-a b (...) c` rather than adding `(b OR ...)`.
+            chain("-a b (", ") c"),
+            chain("x AND (-a b ", " c)"),
+            chain("NOT (-a b ", " c)"),
+            chain("(NOT a AND (b OR ", "))"),
+        ];
+        for input in &cases {
+            assert!(parse(input).is_ok(), "{input}");
+            assert_round_trip(input, MAX_DEPTH);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn normalized_trees_round_trip_exactly(q in any_query()) {
+            let q = normalize(q);
+            let text = q.to_string();
+            let again = parse(&text);
+            prop_assert_eq!(again.as_ref(), Ok(&q), "printed as {:?}", text);
+            prop_assert_eq!(again.map(|a| a.to_string()), Ok(text));
+        }
+
+        #[test]
+        fn printing_any_tree_keeps_its_meaning(q in any_query(), docs in proptest::collection::vec(test_doc(), 1..6)) {
+            let text = q.to_string();
+            let again = parse(&text);
+            prop_assert!(again.is_ok(), "{:?} printed as {:?}: {:?}", q, text, again);
+            let again = again.unwrap();
+            for doc in &docs {
+                prop_assert_eq!(matches(&q, doc), matches(&again, doc), "{} on {:?}", text, doc);
+            }
+        }
+
+        #[test]
+        fn parsed_text_round_trips(input in query_like_text()) {
+            if let Ok(q) = parse(&input) {
+                let text = q.to_string();
+                prop_assert_eq!(parse(&text), Ok(q), "{:?} printed as {:?}", input, text);
+            }
+        }
+
+        #[test]
+        fn round_trip_holds_at_a_small_depth_limit(input in query_like_text()) {
+            // A limit of 2 is reached by most generated nesting, so this checks
+            // that printed text never needs more nesting than its source.
+            if let Ok(q) = parse_with_limit(&input, 2) {
+                let text = q.to_string();
+                prop_assert_eq!(parse_with_limit(&text, 2), Ok(q), "{:?} printed as {:?}", input, text);
+            }
+        }
     }
 }

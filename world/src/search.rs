@@ -1,0 +1,746 @@
+//! Advanced-search records, their indexes and the query planner.
+//!
+//! Records live in an append-only arena, so a record's id never changes. Two views
+//! keep them findable without scanning the world:
+//! - `order`: every id sorted by (time, id); a time window is a binary search away.
+//! - `postings`: for each indexed field, lowercased exact value → ids sorted the same
+//!   way, so a window is a binary search inside each posting list too.
+//!
+//! Inserting a record is a push plus a sorted insert into `order` and into at most
+//! five posting lists (a memmove, no rebuild), which keeps injected records visible at
+//! once.
+//!
+//! A record's `_source` is kept as its compact JSON text, not a `Value` tree, to keep a
+//! million records within memory budget; the handful of indexed fields is kept typed
+//! beside it. The record's time is authoritative: `@fields.epochdate`, `@timestamp`,
+//! the first column of `@message`, `sort` and the `_index` date are always rendered from
+//! it, which is what lets a world be shifted to a new anchor without rewriting texts.
+//!
+//! Results are sorted newest first by (time, id), as the appliance's Elasticsearch-backed
+//! search sorts by time descending.
+
+use std::cell::OnceCell;
+use std::collections::HashMap;
+
+use dt_search::{Document, Query, TermValue};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::clock;
+
+/// The fields with an inverted index: the IP and host columns the default queries use,
+/// and `@type`.
+pub const INDEXED_FIELDS: [&str; 5] =
+    ["@fields.src_ip", "@fields.dest_ip", "@fields.source_ip", "@fields.host", "@type"];
+const TYPE_FIELD: usize = 4;
+const NONE: u32 = u32::MAX;
+
+/// Length of an advanced-search `_id`.
+pub const ID_LEN: usize = 20;
+
+/// One advanced-search record.
+#[derive(Debug, Clone)]
+pub struct SearchRecord {
+    pub(crate) time_us: i64,
+    pub(crate) id: [u8; ID_LEN],
+    pub(crate) probe: u8,
+    /// Whether `source` already carries the rendered times (generated or injected
+    /// records), so writing it out needs no re-rendering.
+    pub(crate) text_current: bool,
+    pub(crate) vals: [u32; 5],
+    pub(crate) source: Box<str>,
+}
+
+impl SearchRecord {
+    /// Epoch microseconds.
+    pub fn time_us(&self) -> i64 {
+        self.time_us
+    }
+
+    /// Epoch milliseconds (the hit's `sort` value).
+    pub fn time_ms(&self) -> i64 {
+        self.time_us.div_euclid(1_000)
+    }
+
+    /// The `_id`.
+    pub fn id(&self) -> &str {
+        std::str::from_utf8(&self.id).unwrap_or("")
+    }
+}
+
+/// A record about to enter the store.
+pub(crate) struct RecordInput {
+    pub time_us: i64,
+    pub id: [u8; ID_LEN],
+    pub probe: String,
+    pub text_current: bool,
+    /// Values of [`INDEXED_FIELDS`], original case.
+    pub vals: [Option<String>; 5],
+    pub source: Box<str>,
+}
+
+/// An inclusive time window in epoch microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub from_us: i64,
+    pub to_us: i64,
+}
+
+impl Window {
+    /// An inclusive window from epoch milliseconds (the `to` end covers its whole ms).
+    pub fn from_ms(from_ms: i64, to_ms: i64) -> Self {
+        Window { from_us: from_ms.saturating_mul(1_000), to_us: to_ms.saturating_mul(1_000).saturating_add(999) }
+    }
+
+    fn contains(&self, t: i64) -> bool {
+        self.from_us <= t && t <= self.to_us
+    }
+}
+
+/// Decides whether a record matches (normally `dt_search::matches`).
+pub type Matcher<'m> = &'m dyn Fn(&Query, &dyn Document) -> bool;
+
+/// Matching record ids, newest first, and how many records were checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub ids: Vec<u32>,
+    pub examined: usize,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Interner {
+    strings: Vec<Box<str>>,
+    map: HashMap<Box<str>, u32>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.map.get(s) {
+            return i;
+        }
+        let i = self.strings.len() as u32;
+        self.strings.push(s.into());
+        self.map.insert(s.into(), i);
+        i
+    }
+
+    fn get(&self, i: u32) -> &str {
+        &self.strings[i as usize]
+    }
+}
+
+/// The advanced-search data: records and indexes.
+#[derive(Debug, Clone)]
+pub struct SearchStore {
+    records: Vec<SearchRecord>,
+    order: Vec<u32>,
+    postings: Vec<HashMap<Box<str>, Vec<u32>>>,
+    terms: Interner,
+    probes: Vec<Box<str>>,
+}
+
+impl Default for SearchStore {
+    fn default() -> Self {
+        SearchStore {
+            records: Vec::new(),
+            order: Vec::new(),
+            postings: vec![HashMap::new(); INDEXED_FIELDS.len()],
+            terms: Interner::default(),
+            probes: Vec::new(),
+        }
+    }
+}
+
+impl SearchStore {
+    /// Builds a store from records in any order; ids follow time order.
+    pub(crate) fn build(inputs: Vec<RecordInput>) -> Self {
+        let mut store = SearchStore::default();
+        let mut records: Vec<SearchRecord> = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let rec = store.prepare(input);
+            records.push(rec);
+        }
+        if !records.windows(2).all(|w| (w[0].time_us, w[0].id) <= (w[1].time_us, w[1].id)) {
+            records.sort_unstable_by(|a, b| (a.time_us, a.id).cmp(&(b.time_us, b.id)));
+        }
+        store.order = (0..records.len() as u32).collect();
+        for (i, rec) in records.iter().enumerate() {
+            for (f, &v) in rec.vals.iter().enumerate() {
+                if v != NONE {
+                    let key = store.terms.get(v).to_lowercase();
+                    store.postings[f].entry(key.into()).or_default().push(i as u32);
+                }
+            }
+        }
+        store.records = records;
+        store
+    }
+
+    fn prepare(&mut self, input: RecordInput) -> SearchRecord {
+        let probe = match self.probes.iter().position(|p| **p == *input.probe) {
+            Some(p) => p,
+            None => {
+                self.probes.push(input.probe.into());
+                self.probes.len() - 1
+            }
+        };
+        let mut vals = [NONE; 5];
+        for (slot, v) in vals.iter_mut().zip(&input.vals) {
+            if let Some(v) = v {
+                *slot = self.terms.intern(v);
+            }
+        }
+        SearchRecord {
+            time_us: input.time_us,
+            id: input.id,
+            probe: probe.min(usize::from(u8::MAX)) as u8,
+            text_current: input.text_current,
+            vals,
+            source: input.source,
+        }
+    }
+
+    /// Adds one record, keeping every index sorted; returns its arena id.
+    pub(crate) fn insert(&mut self, input: RecordInput) -> u32 {
+        let rec = self.prepare(input);
+        let id = self.records.len() as u32;
+        let t = rec.time_us;
+        let keys: Vec<(usize, String)> = rec
+            .vals
+            .iter()
+            .enumerate()
+            .filter(|(_, &v)| v != NONE)
+            .map(|(f, &v)| (f, self.terms.get(v).to_lowercase()))
+            .collect();
+        self.records.push(rec);
+        // The new id is the largest, so it goes after every record at or before `t`.
+        let records = &self.records;
+        let pos = self.order.partition_point(|&j| records[j as usize].time_us <= t);
+        self.order.insert(pos, id);
+        for (f, key) in keys {
+            let list = self.postings[f].entry(key.into()).or_default();
+            let pos = list.partition_point(|&j| records[j as usize].time_us <= t);
+            list.insert(pos, id);
+        }
+        id
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// A record by arena id.
+    pub fn record(&self, id: u32) -> &SearchRecord {
+        &self.records[id as usize]
+    }
+
+    /// Arena ids in time order (oldest first).
+    pub fn ids_by_time(&self) -> &[u32] {
+        &self.order
+    }
+
+    /// The value of an indexed field (see [`INDEXED_FIELDS`]) of a record.
+    pub fn indexed_value(&self, id: u32, field: usize) -> Option<&str> {
+        let v = self.records[id as usize].vals[field];
+        (v != NONE).then(|| self.terms.get(v))
+    }
+
+    /// `@type` of a record.
+    pub fn record_type(&self, id: u32) -> &str {
+        self.indexed_value(id, TYPE_FIELD).unwrap_or("")
+    }
+
+    /// Shifts every record by `delta_us`; order and postings are unaffected.
+    pub(crate) fn shift(&mut self, delta_us: i64) {
+        if delta_us == 0 {
+            return;
+        }
+        for r in &mut self.records {
+            r.time_us += delta_us;
+            r.text_current = false;
+        }
+    }
+
+    fn window_range(&self, list: &[u32], w: Window) -> (usize, usize) {
+        let lo = list.partition_point(|&i| self.records[i as usize].time_us < w.from_us);
+        let hi = list.partition_point(|&i| self.records[i as usize].time_us <= w.to_us);
+        (lo, hi.max(lo))
+    }
+
+    /// Candidate ids (ascending by id) for the part of the query the indexes can answer,
+    /// restricted to the window; `None` means "scan the window".
+    fn plan(&self, q: &Query, w: Window) -> Option<Vec<u32>> {
+        match q {
+            Query::Term { field: Some(field), value: TermValue::Word(v) | TermValue::Phrase(v) } => {
+                let f = INDEXED_FIELDS.iter().position(|x| x == field)?;
+                let Some(list) = self.postings[f].get(v.to_lowercase().as_str()) else {
+                    return Some(Vec::new());
+                };
+                let (lo, hi) = self.window_range(list, w);
+                let mut ids = list[lo..hi].to_vec();
+                ids.sort_unstable();
+                Some(ids)
+            }
+            Query::Or(children) => {
+                let mut acc = Vec::new();
+                for c in children {
+                    acc.extend(self.plan(c, w)?);
+                }
+                acc.sort_unstable();
+                acc.dedup();
+                Some(acc)
+            }
+            Query::And(children) => {
+                // Unplannable children are left to the exact check afterwards.
+                let mut best: Option<Vec<u32>> = None;
+                for c in children {
+                    if let Some(ids) = self.plan(c, w) {
+                        best = Some(match best {
+                            None => ids,
+                            Some(prev) => intersect(&prev, &ids),
+                        });
+                    }
+                }
+                best
+            }
+            _ => None,
+        }
+    }
+
+    /// Evaluates a query over a window with the indexes; every candidate is confirmed
+    /// with `matcher`.
+    pub fn search(&self, q: &Query, w: Window, matcher: Matcher<'_>) -> Found {
+        let mut examined = 0;
+        let mut ids = match self.plan(q, w) {
+            Some(candidates) => {
+                let mut ids: Vec<u32> = candidates
+                    .into_iter()
+                    .filter(|&id| {
+                        examined += 1;
+                        self.check(q, id, matcher)
+                    })
+                    .collect();
+                ids.sort_unstable_by_key(|&i| (self.records[i as usize].time_us, i));
+                ids
+            }
+            None => {
+                let (lo, hi) = self.window_range(&self.order, w);
+                self.order[lo..hi]
+                    .iter()
+                    .copied()
+                    .filter(|&id| {
+                        examined += 1;
+                        self.check(q, id, matcher)
+                    })
+                    .collect()
+            }
+        };
+        ids.reverse();
+        Found { ids, examined }
+    }
+
+    /// The same query evaluated by checking every record: the benchmark baseline and the
+    /// oracle the indexed path is tested against.
+    pub fn search_linear_scan(&self, q: &Query, w: Window, matcher: Matcher<'_>) -> Found {
+        let mut ids: Vec<u32> = (0..self.records.len() as u32)
+            .filter(|&id| w.contains(self.records[id as usize].time_us) && self.check(q, id, matcher))
+            .collect();
+        ids.sort_unstable_by_key(|&i| std::cmp::Reverse((self.records[i as usize].time_us, i)));
+        Found { ids, examined: self.records.len() }
+    }
+
+    fn check(&self, q: &Query, id: u32, matcher: Matcher<'_>) -> bool {
+        // `All` needs no document; skipping it keeps match-everything queries cheap.
+        matches!(q, Query::All) || matcher(q, &self.doc(id))
+    }
+
+    /// A [`Document`] view of a record for the query evaluator.
+    pub fn doc(&self, id: u32) -> RecordDoc<'_> {
+        RecordDoc { store: self, rec: &self.records[id as usize], parsed: OnceCell::new() }
+    }
+
+    /// The `_index` of a record: `logstash-<probe>-YYYY.MM.DD`.
+    pub fn index_name(&self, id: u32) -> String {
+        let rec = &self.records[id as usize];
+        let probe = self.probes.get(usize::from(rec.probe)).map_or("dt-01", |p| p);
+        format!("logstash-{probe}-{}", clock::index_date(rec.time_ms()))
+    }
+
+    /// The record's `_source`, with its times rendered from the record's time.
+    pub fn source_value(&self, id: u32) -> Value {
+        let rec = &self.records[id as usize];
+        let mut v: Value = serde_json::from_str(&rec.source).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut v {
+            patch_times(map, rec.time_us);
+        }
+        v
+    }
+
+    /// The record as an advanced-search hit.
+    pub fn hit(&self, id: u32) -> Value {
+        let rec = &self.records[id as usize];
+        let mut m = Map::new();
+        m.insert("_index".into(), Value::String(self.index_name(id)));
+        m.insert("_type".into(), Value::String("doc".into()));
+        m.insert("_id".into(), Value::String(rec.id().into()));
+        m.insert("_score".into(), Value::Null);
+        m.insert("_source".into(), self.source_value(id));
+        m.insert("sort".into(), Value::Array(vec![Value::from(rec.time_ms())]));
+        Value::Object(m)
+    }
+
+    /// Appends the record's hit as one compact JSON line (without the newline).
+    pub(crate) fn write_hit_line(&self, id: u32, out: &mut Vec<u8>) {
+        let rec = &self.records[id as usize];
+        if rec.text_current {
+            // Same bytes as serializing `hit(id)`, without re-parsing the source.
+            out.extend_from_slice(b"{\"_index\":");
+            push_json_str(out, &self.index_name(id));
+            out.extend_from_slice(b",\"_type\":\"doc\",\"_id\":");
+            push_json_str(out, rec.id());
+            out.extend_from_slice(b",\"_score\":null,\"_source\":");
+            out.extend_from_slice(rec.source.as_bytes());
+            out.extend_from_slice(b",\"sort\":[");
+            out.extend_from_slice(rec.time_ms().to_string().as_bytes());
+            out.extend_from_slice(b"]}");
+        } else {
+            serde_json::to_writer(&mut *out, &self.hit(id)).expect("writing to a Vec cannot fail");
+        }
+    }
+}
+
+fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Writes a JSON string literal with serde_json's escaping.
+pub(crate) fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+}
+
+/// Renders the time-dependent parts of a `_source` from the record's time.
+pub(crate) fn patch_times(src: &mut Map<String, Value>, time_us: i64) {
+    let ms = time_us.div_euclid(1_000);
+    if let Some(Value::Object(fields)) = src.get_mut("@fields") {
+        if let Some(slot) = fields.get_mut("epochdate") {
+            *slot = epoch_value(time_us);
+        }
+    }
+    if let Some(slot) = src.get_mut("@timestamp") {
+        *slot = Value::String(clock::iso_secs(ms));
+    }
+    if let Some(Value::String(msg)) = src.get_mut("@message") {
+        let first = msg.split('\t').next().unwrap_or("");
+        if first.parse::<f64>().is_ok() {
+            let rest = msg[first.len()..].to_string();
+            *msg = clock::epoch_message_column(time_us) + &rest;
+        }
+    }
+}
+
+/// `@fields.epochdate` as a JSON number.
+pub(crate) fn epoch_value(time_us: i64) -> Value {
+    serde_json::Number::from_f64(clock::epoch_seconds(time_us)).map_or(Value::Null, Value::Number)
+}
+
+/// A record seen through the query evaluator's [`Document`] trait. Indexed fields and
+/// times are answered from typed data; anything else parses the source once, lazily.
+pub struct RecordDoc<'a> {
+    store: &'a SearchStore,
+    rec: &'a SearchRecord,
+    parsed: OnceCell<Value>,
+}
+
+impl RecordDoc<'_> {
+    fn source(&self) -> &Value {
+        self.parsed.get_or_init(|| {
+            let mut v: Value = serde_json::from_str(&self.rec.source).unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut v {
+                patch_times(map, self.rec.time_us);
+            }
+            v
+        })
+    }
+}
+
+impl Document for RecordDoc<'_> {
+    fn for_each_value(&self, field: &str, f: &mut dyn FnMut(&str)) {
+        if let Some(i) = INDEXED_FIELDS.iter().position(|x| *x == field) {
+            let v = self.rec.vals[i];
+            if v != NONE {
+                f(self.store.terms.get(v));
+            }
+            return;
+        }
+        match field {
+            "@fields.epochdate" => f(&epoch_value(self.rec.time_us).to_string()),
+            "@timestamp" => f(&clock::iso_secs(self.rec.time_ms())),
+            _ => walk(self.source(), field, f),
+        }
+    }
+
+    fn message(&self) -> &str {
+        self.source().get("@message").and_then(Value::as_str).unwrap_or("")
+    }
+}
+
+/// Calls `f` with each value at a dotted path; keys that themselves contain dots are
+/// matched too, and arrays yield each element.
+fn walk(v: &Value, path: &str, f: &mut dyn FnMut(&str)) {
+    match v {
+        Value::Array(items) => items.iter().for_each(|item| walk(item, path, f)),
+        Value::Object(map) => {
+            if let Some(child) = map.get(path) {
+                emit(child, f);
+            }
+            for (pos, _) in path.match_indices('.') {
+                if let Some(child) = map.get(&path[..pos]) {
+                    walk(child, &path[pos + 1..], f);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn emit(v: &Value, f: &mut dyn FnMut(&str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Number(n) => f(&n.to_string()),
+        Value::Bool(b) => f(if *b { "true" } else { "false" }),
+        Value::Array(items) => items.iter().for_each(|item| emit(item, f)),
+        Value::Null | Value::Object(_) => {}
+    }
+}
+
+/// The fields read from a `_source` text when a record enters the store.
+#[derive(Deserialize)]
+struct SourceKeys {
+    #[serde(rename = "@fields")]
+    fields: FieldKeys,
+    #[serde(rename = "@type")]
+    ty: String,
+}
+
+#[derive(Deserialize)]
+struct FieldKeys {
+    epochdate: f64,
+    #[serde(default)]
+    src_ip: Option<String>,
+    #[serde(default)]
+    dest_ip: Option<String>,
+    #[serde(default)]
+    source_ip: Option<String>,
+    #[serde(default)]
+    host: Option<String>,
+}
+
+/// Reads the time (epoch µs) and indexed values from a `_source` text. Indexed fields
+/// must be strings when present, `@fields.epochdate` a number.
+pub(crate) fn source_keys(text: &str) -> Result<(i64, [Option<String>; 5]), String> {
+    let k: SourceKeys = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if !k.fields.epochdate.is_finite() {
+        return Err("@fields.epochdate is not a finite number".into());
+    }
+    let time_us = (k.fields.epochdate * 1e6).round() as i64;
+    let f = k.fields;
+    Ok((time_us, [f.src_ip, f.dest_ip, f.source_ip, f.host, Some(k.ty)]))
+}
+
+/// Parses `logstash-<probe>-YYYY.MM.DD` into the probe name.
+pub(crate) fn probe_of_index(index: &str) -> Option<&str> {
+    let rest = index.strip_prefix("logstash-")?;
+    let (probe, date) = rest.split_at(rest.len().checked_sub(11)?);
+    let ok = date.len() == 11
+        && date.starts_with('-')
+        && date[1..].bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'.' } else { b.is_ascii_digit() });
+    (ok && !probe.is_empty()).then_some(probe)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A reference evaluator with the semantics dt-search documents (exact,
+    /// case-insensitive terms; numeric ranges), so the planner can be tested before
+    /// and independently of the real one.
+    pub(crate) fn ref_matches(q: &Query, doc: &dyn Document) -> bool {
+        match q {
+            Query::All => true,
+            Query::Term { field: None, value } => {
+                let msg = doc.message().to_lowercase();
+                match value {
+                    TermValue::Word(v) | TermValue::Phrase(v) | TermValue::Wildcard(v) => {
+                        msg.contains(&v.to_lowercase())
+                    }
+                }
+            }
+            Query::Term { field: Some(field), value } => {
+                let mut hit = false;
+                doc.for_each_value(field, &mut |s| {
+                    hit |= match value {
+                        TermValue::Word(v) | TermValue::Phrase(v) => s.to_lowercase() == v.to_lowercase(),
+                        TermValue::Wildcard(p) => {
+                            let p = p.to_lowercase();
+                            let s = s.to_lowercase();
+                            match p.strip_suffix('*') {
+                                Some(prefix) => s.starts_with(prefix),
+                                None => s == p,
+                            }
+                        }
+                    }
+                });
+                hit
+            }
+            Query::Range { field, lower, upper } => {
+                let mut hit = false;
+                doc.for_each_value(field, &mut |s| {
+                    let Ok(x) = s.parse::<f64>() else { return };
+                    let lo = match lower {
+                        dt_search::Bound::Unbounded => true,
+                        dt_search::Bound::Inclusive(b) => b.parse::<f64>().is_ok_and(|b| x >= b),
+                        dt_search::Bound::Exclusive(b) => b.parse::<f64>().is_ok_and(|b| x > b),
+                    };
+                    let hi = match upper {
+                        dt_search::Bound::Unbounded => true,
+                        dt_search::Bound::Inclusive(b) => b.parse::<f64>().is_ok_and(|b| x <= b),
+                        dt_search::Bound::Exclusive(b) => b.parse::<f64>().is_ok_and(|b| x < b),
+                    };
+                    hit |= lo && hi;
+                });
+                hit
+            }
+            Query::And(cs) => cs.iter().all(|c| ref_matches(c, doc)),
+            Query::Or(cs) => cs.iter().any(|c| ref_matches(c, doc)),
+            Query::Not(c) => !ref_matches(c, doc),
+        }
+    }
+
+    pub(crate) fn term(field: &str, v: &str) -> Query {
+        Query::Term { field: Some(field.into()), value: TermValue::Phrase(v.into()) }
+    }
+
+    fn input(t_us: i64, n: u8, src: &str, dst: &str) -> RecordInput {
+        let source = format!(
+            r#"{{"@fields":{{"epochdate":{},"src_ip":"{src}","dest_ip":"{dst}","n":{n}}},"@type":"firewall","@timestamp":"x","@message":"1.0\t{src}\t{dst}","@darktrace_probe":"1"}}"#,
+            clock::epoch_seconds(t_us)
+        );
+        let (time_us, vals) = source_keys(&source).unwrap();
+        assert_eq!(time_us, t_us);
+        let mut id = [b'a'; ID_LEN];
+        id[19] = b'a' + n;
+        RecordInput { time_us, id, probe: "dt-01".into(), text_current: false, vals, source: source.into() }
+    }
+
+    fn small_store() -> SearchStore {
+        let base = 1_700_000_000_000_000;
+        SearchStore::build(vec![
+            input(base + 3_000_000, 3, "10.0.0.1", "10.0.0.2"),
+            input(base + 1_000_000, 1, "10.0.0.1", "10.0.0.3"),
+            input(base + 2_000_000, 2, "10.0.0.2", "10.0.0.3"),
+            input(base + 4_000_000, 4, "10.0.0.4", "10.0.0.1"),
+        ])
+    }
+
+    #[test]
+    fn build_sorts_by_time_and_indexes_lowercased_terms() {
+        let s = small_store();
+        let times: Vec<i64> = s.ids_by_time().iter().map(|&i| s.record(i).time_us).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(s.postings[0]["10.0.0.1"].len(), 2);
+        assert_eq!(s.postings[TYPE_FIELD]["firewall"].len(), 4);
+    }
+
+    #[test]
+    fn planner_unions_ors_and_intersects_ands() {
+        let s = small_store();
+        let w = Window { from_us: 0, to_us: i64::MAX };
+        let q = Query::Or(vec![term("@fields.src_ip", "10.0.0.1"), term("@fields.dest_ip", "10.0.0.1")]);
+        assert_eq!(s.plan(&q, w).unwrap().len(), 3);
+        let q = Query::And(vec![
+            term("@fields.src_ip", "10.0.0.1"),
+            term("@fields.dest_ip", "10.0.0.3"),
+            Query::Not(Box::new(Query::All)),
+        ]);
+        assert_eq!(s.plan(&q, w).unwrap().len(), 1);
+        assert!(s.plan(&Query::Not(Box::new(q.clone())), w).is_none());
+        let q = Query::Or(vec![term("@fields.src_ip", "10.0.0.1"), term("@fields.port", "1")]);
+        assert!(s.plan(&q, w).is_none(), "an Or with an unindexed child scans");
+    }
+
+    #[test]
+    fn search_is_newest_first_and_windowed() {
+        let s = small_store();
+        let base = 1_700_000_000_000_000;
+        let q = Query::Or(vec![term("@fields.src_ip", "10.0.0.1"), term("@fields.dest_ip", "10.0.0.1")]);
+        let all = s.search(&q, Window { from_us: 0, to_us: i64::MAX }, &ref_matches);
+        let times: Vec<i64> = all.ids.iter().map(|&i| s.record(i).time_us - base).collect();
+        assert_eq!(times, vec![4_000_000, 3_000_000, 1_000_000]);
+        let w = Window { from_us: base + 2_000_000, to_us: base + 3_000_000 };
+        assert_eq!(s.search(&q, w, &ref_matches).ids.len(), 1);
+        assert_eq!(s.search(&q, w, &ref_matches).ids, s.search_linear_scan(&q, w, &ref_matches).ids);
+    }
+
+    #[test]
+    fn insert_keeps_indexes_sorted() {
+        let mut s = small_store();
+        let base = 1_700_000_000_000_000;
+        let id = s.insert(input(base + 2_500_000, 9, "10.0.0.1", "10.0.0.9"));
+        let pos = s.ids_by_time().iter().position(|&i| i == id).unwrap();
+        assert_eq!(pos, 2);
+        let list = &s.postings[0]["10.0.0.1"];
+        assert!(list.windows(2).all(|w| s.record(w[0]).time_us <= s.record(w[1]).time_us));
+        let q = term("@fields.dest_ip", "10.0.0.9");
+        assert_eq!(s.search(&q, Window { from_us: 0, to_us: i64::MAX }, &ref_matches).ids, vec![id]);
+    }
+
+    #[test]
+    fn document_answers_typed_and_parsed_fields_alike() {
+        let s = small_store();
+        let doc = s.doc(0);
+        let mut seen = Vec::new();
+        for f in ["@fields.src_ip", "@fields.n", "@type", "@fields.epochdate", "@fields.missing"] {
+            doc.for_each_value(f, &mut |v| seen.push(v.to_string()));
+        }
+        assert_eq!(seen, vec!["10.0.0.1", "1", "firewall", "1700000001.0"]);
+        assert_eq!(doc.message(), "1700000001.0000\t10.0.0.1\t10.0.0.3");
+    }
+
+    #[test]
+    fn shifted_records_render_their_new_time() {
+        let mut s = small_store();
+        s.shift(-1_000_000);
+        let src = s.source_value(0);
+        assert_eq!(src["@fields"]["epochdate"].to_string(), "1700000000.0");
+        assert_eq!(src["@timestamp"], "2023-11-14T22:13:20");
+        assert!(src["@message"].as_str().unwrap().starts_with("1700000000.0000\t"));
+        assert_eq!(s.hit(0)["sort"][0], 1_700_000_000_000i64);
+    }
+
+    #[test]
+    fn index_names_parse_back() {
+        assert_eq!(probe_of_index("logstash-dt-01-2024.05.01"), Some("dt-01"));
+        assert_eq!(probe_of_index("logstash-vmprobe-2022.03.15"), Some("vmprobe"));
+        assert_eq!(probe_of_index("logstash--2022.03.15"), None);
+        assert_eq!(probe_of_index("logstash-dt-01-2022-03-15"), None);
+        assert_eq!(probe_of_index("other"), None);
+    }
+}

@@ -1,0 +1,295 @@
+//! Reading and writing worlds as directories (format in `fixtures/worlds/README.md`),
+//! and the default world compiled into the binary.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Cursor, Write};
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::gen::{generate, GenParams};
+use crate::model::{Breach, Connection, Device, Model, Tag};
+use crate::search::{probe_of_index, source_keys, RecordInput, SearchStore, ID_LEN};
+use crate::world::{Meta, World, WorldError};
+
+/// The files of a world directory, in writing order.
+pub const FILES: [&str; 7] = [
+    "world.json",
+    "tags.json",
+    "devices.json",
+    "models.json",
+    "breaches.json",
+    "connections.jsonl",
+    "search.jsonl",
+];
+
+/// The generator parameters of the checked-in default world (`fixtures/worlds/default`).
+pub const DEFAULT_PARAMS: GenParams = GenParams {
+    devices: 50,
+    records: 3_000,
+    seed: 0x00D7_5EED,
+    // 2024-05-01 12:00:00 UTC
+    anchor_ms: 1_714_564_800_000,
+};
+
+const EMBEDDED: [(&str, &str); 7] = [
+    ("world.json", include_str!("../../fixtures/worlds/default/world.json")),
+    ("tags.json", include_str!("../../fixtures/worlds/default/tags.json")),
+    ("devices.json", include_str!("../../fixtures/worlds/default/devices.json")),
+    ("models.json", include_str!("../../fixtures/worlds/default/models.json")),
+    ("breaches.json", include_str!("../../fixtures/worlds/default/breaches.json")),
+    ("connections.jsonl", include_str!("../../fixtures/worlds/default/connections.jsonl")),
+    ("search.jsonl", include_str!("../../fixtures/worlds/default/search.jsonl")),
+];
+
+/// Writes the default world (generated from [`DEFAULT_PARAMS`]) into `dir`; this is how
+/// `fixtures/worlds/default` is produced.
+pub fn write_default_fixture(dir: &Path) -> Result<(), WorldError> {
+    generate(&DEFAULT_PARAMS).write_dir(dir)
+}
+
+type Opener<'a> = dyn FnMut(&str) -> Result<Box<dyn BufRead + 'a>, WorldError> + 'a;
+
+impl World {
+    /// Loads a world directory. With `anchor_ms`, every time is shifted so that the
+    /// world's 24 hours end there; without, the stored anchor is kept.
+    pub fn load_dir(dir: &Path, anchor_ms: Option<i64>) -> Result<World, WorldError> {
+        let mut open = |name: &str| -> Result<Box<dyn BufRead>, WorldError> {
+            let path = dir.join(name);
+            let f = File::open(&path).map_err(|e| io_err(&path, e))?;
+            Ok(Box::new(BufReader::with_capacity(1 << 20, f)))
+        };
+        load(&mut open, anchor_ms)
+    }
+
+    /// The default world, compiled in, anchored at `anchor_ms` (or its stored anchor).
+    pub fn default_world(anchor_ms: Option<i64>) -> World {
+        let mut open = |name: &str| -> Result<Box<dyn BufRead>, WorldError> {
+            let text = EMBEDDED.iter().find(|(n, _)| *n == name).map_or("", |(_, t)| t);
+            Ok(Box::new(Cursor::new(text.as_bytes())))
+        };
+        load(&mut open, anchor_ms).expect("the embedded default world is valid (pinned by tests)")
+    }
+
+    /// Writes the world as a directory (created if missing), anchored where it is now.
+    pub fn write_dir(&self, dir: &Path) -> Result<(), WorldError> {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        for name in FILES {
+            let path = dir.join(name);
+            let f = File::create(&path).map_err(|e| io_err(&path, e))?;
+            let mut w = BufWriter::with_capacity(1 << 20, f);
+            self.write_file(name, &mut w).and_then(|()| w.flush()).map_err(|e| io_err(&path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes one of [`FILES`].
+    pub fn write_file(&self, name: &str, w: &mut dyn Write) -> std::io::Result<()> {
+        fn pretty<T: Serialize + ?Sized>(w: &mut dyn Write, v: &T) -> std::io::Result<()> {
+            serde_json::to_writer_pretty(&mut *w, v)?;
+            w.write_all(b"\n")
+        }
+        match name {
+            "world.json" => pretty(w, &self.meta()),
+            "tags.json" => pretty(w, &self.tags),
+            "devices.json" => pretty(w, &self.devices),
+            "models.json" => pretty(w, &self.models),
+            "breaches.json" => pretty(w, &self.breaches),
+            "connections.jsonl" => {
+                let mut conns: Vec<&Connection> = self.connections.iter().collect();
+                conns.sort_by(|a, b| (a.time_ms, &a.uid).cmp(&(b.time_ms, &b.uid)));
+                for c in conns {
+                    serde_json::to_writer(&mut *w, c)?;
+                    w.write_all(b"\n")?;
+                }
+                Ok(())
+            }
+            "search.jsonl" => {
+                let mut line = Vec::with_capacity(1024);
+                for &id in self.search.ids_by_time() {
+                    line.clear();
+                    self.search.write_hit_line(id, &mut line);
+                    line.push(b'\n');
+                    w.write_all(&line)?;
+                }
+                Ok(())
+            }
+            other => Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("no world file {other}"))),
+        }
+    }
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> WorldError {
+    WorldError::Io { path: path.display().to_string(), source }
+}
+
+fn parse_err(file: &str, line: Option<usize>, message: impl ToString) -> WorldError {
+    WorldError::Parse { file: file.to_string(), line, message: message.to_string() }
+}
+
+fn read_json<T: DeserializeOwned>(open: &mut Opener<'_>, name: &str) -> Result<T, WorldError> {
+    serde_json::from_reader(open(name)?).map_err(|e| parse_err(name, None, e))
+}
+
+fn for_each_line(
+    open: &mut Opener<'_>,
+    name: &str,
+    mut f: impl FnMut(&str) -> Result<(), String>,
+) -> Result<(), WorldError> {
+    let mut r = open(name)?;
+    let mut buf = String::with_capacity(2048);
+    let mut n = 0;
+    loop {
+        buf.clear();
+        let read = r.read_line(&mut buf).map_err(|e| parse_err(name, Some(n + 1), e))?;
+        if read == 0 {
+            return Ok(());
+        }
+        n += 1;
+        let line = buf.trim_end_matches(['\n', '\r']);
+        if line.trim().is_empty() {
+            continue;
+        }
+        f(line).map_err(|m| parse_err(name, Some(n), m))?;
+    }
+}
+
+#[derive(Deserialize)]
+struct HitLine<'a> {
+    #[serde(rename = "_index", borrow)]
+    index: Cow<'a, str>,
+    #[serde(rename = "_id", borrow)]
+    id: Cow<'a, str>,
+    #[serde(rename = "_source", borrow)]
+    source: &'a RawValue,
+}
+
+/// Reads one `search.jsonl` line (a hit exactly as advanced search returns it).
+pub(crate) fn parse_hit_line(line: &str) -> Result<RecordInput, String> {
+    let hit: HitLine<'_> = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let probe = probe_of_index(&hit.index)
+        .ok_or_else(|| format!("_index {:?} is not logstash-<probe>-YYYY.MM.DD", hit.index))?;
+    let id: [u8; ID_LEN] = hit
+        .id
+        .as_bytes()
+        .try_into()
+        .ok()
+        .filter(|id: &[u8; ID_LEN]| id.is_ascii())
+        .ok_or_else(|| format!("_id {:?} is not {ID_LEN} ASCII characters", hit.id))?;
+    let text = hit.source.get();
+    let (time_us, vals) = source_keys(text).map_err(|e| format!("_source: {e}"))?;
+    Ok(RecordInput { time_us, id, probe: probe.to_string(), text_current: false, vals, source: text.into() })
+}
+
+fn load(open: &mut Opener<'_>, anchor_ms: Option<i64>) -> Result<World, WorldError> {
+    let meta: Meta = read_json(open, "world.json")?;
+    if meta.format != 1 {
+        return Err(parse_err("world.json", None, format!("unsupported format {}", meta.format)));
+    }
+    let tags: Vec<Tag> = read_json(open, "tags.json")?;
+    let devices: Vec<Device> = read_json(open, "devices.json")?;
+    let models: Vec<Model> = read_json(open, "models.json")?;
+    let breaches: Vec<Breach> = read_json(open, "breaches.json")?;
+    let mut connections = Vec::new();
+    for_each_line(open, "connections.jsonl", |line| {
+        connections.push(serde_json::from_str::<Connection>(line).map_err(|e| e.to_string())?);
+        Ok(())
+    })?;
+    let mut inputs = Vec::new();
+    for_each_line(open, "search.jsonl", |line| {
+        inputs.push(parse_hit_line(line)?);
+        Ok(())
+    })?;
+    let stored_anchor = meta.anchor_ms;
+    let mut world =
+        World::assemble(meta, tags, devices, models, breaches, connections, SearchStore::build(inputs))?;
+    if let Some(anchor) = anchor_ms {
+        world.shift(anchor - stored_anchor);
+    }
+    Ok(world)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture_dir() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/worlds/default")
+    }
+
+    /// The checked-in default world is exactly what the generator produces, so it
+    /// cannot drift. `DT_WORLD_REGEN=1 cargo test -p dt-world default_fixture` rewrites it.
+    #[test]
+    fn default_fixture_is_what_the_generator_produces() {
+        if std::env::var_os("DT_WORLD_REGEN").is_some() {
+            write_default_fixture(&fixture_dir()).unwrap();
+        }
+        let world = generate(&DEFAULT_PARAMS);
+        for (name, embedded) in EMBEDDED {
+            let mut out = Vec::new();
+            world.write_file(name, &mut out).unwrap();
+            assert!(
+                out == embedded.as_bytes(),
+                "{name} differs from the generator's output; run DT_WORLD_REGEN=1 cargo test -p dt-world default_fixture (then rebuild)"
+            );
+        }
+    }
+
+    #[test]
+    fn default_world_loads_at_its_anchor_and_re_anchors() {
+        let stored = World::default_world(None);
+        assert_eq!(stored.anchor_ms(), DEFAULT_PARAMS.anchor_ms);
+        assert_eq!(stored.search().len(), DEFAULT_PARAMS.records);
+        let later = World::default_world(Some(DEFAULT_PARAMS.anchor_ms + 86_400_000 * 3 + 1234));
+        assert_eq!(later.anchor_ms(), DEFAULT_PARAMS.anchor_ms + 86_400_000 * 3 + 1234);
+        let d0 = &stored.devices()[0];
+        let d1 = &later.devices()[0];
+        assert_eq!(d1.last_seen - d0.last_seen, 86_400_000 * 3 + 1234);
+        let id = stored.search().ids_by_time()[0];
+        assert_eq!(later.search().record(id).time_us() - stored.search().record(id).time_us(), (86_400_000 * 3 + 1234) * 1000);
+    }
+
+    #[test]
+    fn write_then_load_round_trips_a_shifted_world() {
+        let dir = std::env::temp_dir().join(format!("dt-world-roundtrip-{}", std::process::id()));
+        let world = World::default_world(Some(1_800_000_000_000));
+        world.write_dir(&dir).unwrap();
+        let back = World::load_dir(&dir, None).unwrap();
+        for name in FILES {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            world.write_file(name, &mut a).unwrap();
+            back.write_file(name, &mut b).unwrap();
+            assert!(a == b, "{name} changed across write/load");
+        }
+        let id = world.search().ids_by_time()[7];
+        assert_eq!(world.search().hit(id), back.search().hit(id));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn load_reports_file_and_line() {
+        let good = generate(&GenParams { devices: 6, records: 20, seed: 1, anchor_ms: 1_700_000_000_000 });
+        let mut files: Vec<(String, Vec<u8>)> = FILES
+            .iter()
+            .map(|n| {
+                let mut v = Vec::new();
+                good.write_file(n, &mut v).unwrap();
+                (n.to_string(), v)
+            })
+            .collect();
+        let search = &mut files[6].1;
+        let mut lines: Vec<&[u8]> = search.split(|b| *b == b'\n').collect();
+        lines[2] = b"{\"_index\":\"nope\",\"_id\":\"x\",\"_source\":{}}";
+        let broken = lines.join(&b'\n');
+        files[6].1 = broken;
+        let mut open = |name: &str| -> Result<Box<dyn BufRead>, WorldError> {
+            let data = files.iter().find(|(n, _)| n == name).unwrap().1.clone();
+            Ok(Box::new(Cursor::new(data)))
+        };
+        let err = load(&mut open, None).unwrap_err().to_string();
+        assert!(err.starts_with("search.jsonl line 3: _index \"nope\""), "{err}");
+    }
+}
