@@ -50,7 +50,10 @@ pub enum ActionError {
 /// Parses an IP address into its canonical form (IPv4-mapped IPv6 becomes IPv4).
 pub fn canonical_ip(text: &str) -> Option<IpAddr> {
     let t = text.trim();
-    let t = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(t);
+    let t = t
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(t);
     t.parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
 }
 
@@ -123,9 +126,12 @@ impl Action {
         let parsed = ips
             .into_iter()
             .map(|v| {
-                canonical_ip(v.as_ref()).map(|ip| ip.to_string()).ok_or_else(|| {
-                    ActionError::InvalidIp { action: self.id.clone(), value: v.as_ref().to_string() }
-                })
+                canonical_ip(v.as_ref())
+                    .map(|ip| ip.to_string())
+                    .ok_or_else(|| ActionError::InvalidIp {
+                        action: self.id.clone(),
+                        value: v.as_ref().to_string(),
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut added = Vec::new();
@@ -160,7 +166,9 @@ impl Action {
             .map(|h| {
                 let h = h.as_ref().trim();
                 if h.is_empty() {
-                    Err(ActionError::EmptyHostname { action: self.id.clone() })
+                    Err(ActionError::EmptyHostname {
+                        action: self.id.clone(),
+                    })
                 } else {
                     Ok(h.to_string())
                 }
@@ -244,15 +252,27 @@ mod tests {
 
     #[test]
     fn d8_ips_are_canonical() {
-        let a = Action::new("a", S, ["fe80:0:0::1", " 10.0.0.1 ", "::ffff:10.0.0.1", "[::2]"], none(), none())
-            .unwrap();
+        let a = Action::new(
+            "a",
+            S,
+            ["fe80:0:0::1", " 10.0.0.1 ", "::ffff:10.0.0.1", "[::2]"],
+            none(),
+            none(),
+        )
+        .unwrap();
         assert_eq!(a.ips(), ["fe80::1", "10.0.0.1", "::2"]);
     }
 
     #[test]
     fn d8_invalid_identifiers_are_refused() {
         let err = Action::new("a", S, ["10.0.0.1", "not-an-ip"], none(), none()).unwrap_err();
-        assert_eq!(err, ActionError::InvalidIp { action: "a".into(), value: "not-an-ip".into() });
+        assert_eq!(
+            err,
+            ActionError::InvalidIp {
+                action: "a".into(),
+                value: "not-an-ip".into()
+            }
+        );
         assert!(err.to_string().contains("not-an-ip"));
         assert!(matches!(
             Action::new("a", S, none(), none(), ["ok", "  "]),
@@ -270,15 +290,24 @@ mod tests {
     fn statement_18_ip_set_grows_and_snapshots_keep_their_values() {
         let mut a = Action::new("a", S, ["10.0.0.1"], ["10.0.0.2"], ["h"]).unwrap();
         let before = a.identifiers();
-        let added = a.add_ips(IpRole::Source, ["203.0.113.7", "10.0.0.2"]).unwrap();
+        let added = a
+            .add_ips(IpRole::Source, ["203.0.113.7", "10.0.0.2"])
+            .unwrap();
         assert_eq!(added, ["203.0.113.7"]);
         assert_eq!(a.ips(), ["10.0.0.1", "10.0.0.2", "203.0.113.7"]);
         assert_eq!(a.src_ips(), ["10.0.0.1", "203.0.113.7", "10.0.0.2"]);
         assert_eq!(a.generation(), 1);
-        assert_eq!(before.ips, ["10.0.0.1", "10.0.0.2"], "an issued window's snapshot is unchanged");
+        assert_eq!(
+            before.ips,
+            ["10.0.0.1", "10.0.0.2"],
+            "an issued window's snapshot is unchanged"
+        );
         assert_eq!(before.generation, 0);
         // Adding nothing new does not bump the generation.
-        assert!(a.add_ips(IpRole::Destination, ["10.0.0.1"]).unwrap().is_empty());
+        assert!(a
+            .add_ips(IpRole::Destination, ["10.0.0.1"])
+            .unwrap()
+            .is_empty());
         assert_eq!(a.generation(), 1);
         // An invalid value adds nothing.
         assert!(a.add_ips(IpRole::Source, ["198.51.100.1", "bad"]).is_err());

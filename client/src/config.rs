@@ -90,7 +90,10 @@ pub enum ConfigError {
 }
 
 fn invalid(setting: impl Into<String>, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { setting: setting.into(), reason: reason.into() }
+    ConfigError::Invalid {
+        setting: setting.into(),
+        reason: reason.into(),
+    }
 }
 
 /// `protocol`: how to reach the appliance.
@@ -181,7 +184,10 @@ pub struct NamedQuery {
 impl NamedQuery {
     /// A query.
     pub fn new(name: impl Into<String>, query: impl Into<String>) -> Self {
-        NamedQuery { name: name.into(), query: query.into() }
+        NamedQuery {
+            name: name.into(),
+            query: query.into(),
+        }
     }
 }
 
@@ -352,31 +358,46 @@ pub const SETTINGS: [&str; 23] = [
 impl Config {
     /// Parses TOML settings and checks their values (not yet their presence).
     pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
-        let table: toml::Table = toml::from_str(text)
-            .map_err(|e| ConfigError::Syntax { format: "TOML", message: e.to_string() })?;
-        let value = serde_json::to_value(table)
-            .map_err(|e| ConfigError::Syntax { format: "TOML", message: e.to_string() })?;
+        let table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            format: "TOML",
+            message: e.to_string(),
+        })?;
+        let value = serde_json::to_value(table).map_err(|e| ConfigError::Syntax {
+            format: "TOML",
+            message: e.to_string(),
+        })?;
         Self::from_value(value)
     }
 
     /// Parses JSON settings and checks their values (not yet their presence).
     pub fn from_json_str(text: &str) -> Result<Config, ConfigError> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| ConfigError::Syntax { format: "JSON", message: e.to_string() })?;
+        let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Syntax {
+            format: "JSON",
+            message: e.to_string(),
+        })?;
         Self::from_value(value)
     }
 
     /// Reads a `.toml` or `.json` file. A relative `ca_file` is taken from the file's
     /// directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
         let parse: fn(&str) -> Result<Config, ConfigError> = match ext.as_deref() {
             Some("toml") => Config::from_toml_str,
             Some("json") => Config::from_json_str,
-            _ => return Err(ConfigError::UnknownFormat { path: path.to_path_buf() }),
+            _ => {
+                return Err(ConfigError::UnknownFormat {
+                    path: path.to_path_buf(),
+                })
+            }
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut config = parse(&text)?;
         if let Some(ca) = &config.ca_file {
             if ca.is_relative() {
@@ -463,7 +484,10 @@ impl Config {
     /// `api_secret` are set.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.host.trim().is_empty() {
-            return Err(invalid("host", "must be set: the appliance's hostname or IP address"));
+            return Err(invalid(
+                "host",
+                "must be set: the appliance's hostname or IP address",
+            ));
         }
         if self.api_key.trim().is_empty() {
             return Err(invalid(
@@ -493,7 +517,10 @@ impl Config {
             return Err(invalid("timeout", "must be at least 1 second"));
         }
         if self.timeout.as_secs() > MAX_DURATION_SECS as u64 {
-            return Err(invalid("timeout", format!("must be at most {MAX_DURATION_SECS} seconds")));
+            return Err(invalid(
+                "timeout",
+                format!("must be at most {MAX_DURATION_SECS} seconds"),
+            ));
         }
         if let Some(proxy) = &self.proxy {
             check_proxy(proxy)?;
@@ -506,7 +533,12 @@ impl Config {
         check_duration("query_time", self.query_time, Unit::Minutes, 1)?;
         check_duration("delay_time", self.delay_time, Unit::Minutes, 0)?;
         check_duration("query_interval", self.query_interval, Unit::Seconds, 1)?;
-        check_duration("correlation_query_interval", self.correlation_query_interval, Unit::Minutes, 1)?;
+        check_duration(
+            "correlation_query_interval",
+            self.correlation_query_interval,
+            Unit::Minutes,
+            1,
+        )?;
         if self.event_time_adjustment.whole_seconds().abs() > MAX_DURATION_SECS {
             return Err(invalid(
                 "event_time_adjustment",
@@ -538,7 +570,10 @@ impl Config {
             }
         }
         if self.correlation_query_enabled
-            && self.correlation_query.as_deref().is_none_or(|q| q.trim().is_empty())
+            && self
+                .correlation_query
+                .as_deref()
+                .is_none_or(|q| q.trim().is_empty())
         {
             return Err(invalid(
                 "correlation_query",
@@ -616,7 +651,9 @@ impl Config {
                 .ok_or_else(|| invalid("port", format!("must be between 1 and 65535, not {n}")))?;
         }
         if let Some(v) = map.remove("protocol") {
-            c.protocol = string("protocol", v)?.parse().map_err(|e: String| invalid("protocol", e))?;
+            c.protocol = string("protocol", v)?
+                .parse()
+                .map_err(|e: String| invalid("protocol", e))?;
         }
         if let Some(v) = map.remove("api_key") {
             c.api_key = string("api_key", v)?;
@@ -631,7 +668,10 @@ impl Config {
         if let Some(v) = map.remove("timeout") {
             let n = integer("timeout", &v)?;
             if n < 1 {
-                return Err(invalid("timeout", format!("must be at least 1 second, not {n}")));
+                return Err(invalid(
+                    "timeout",
+                    format!("must be at least 1 second, not {n}"),
+                ));
             }
             c.timeout = std::time::Duration::from_secs(n.unsigned_abs());
         }
@@ -643,7 +683,11 @@ impl Config {
         }
         if let Some(v) = map.remove("proxy") {
             let p = string("proxy", v)?;
-            c.proxy = if p.trim().is_empty() { None } else { Some(p.trim().to_string()) };
+            c.proxy = if p.trim().is_empty() {
+                None
+            } else {
+                Some(p.trim().to_string())
+            };
         }
         if let Some(v) = map.remove("use_advanced_search") {
             c.use_advanced_search = boolean("use_advanced_search", &v)?;
@@ -671,7 +715,8 @@ impl Config {
             c.correlation_query = if q.trim().is_empty() { None } else { Some(q) };
         }
         if let Some(v) = map.remove("correlation_query_interval") {
-            c.correlation_query_interval = duration("correlation_query_interval", &v, Unit::Minutes)?;
+            c.correlation_query_interval =
+                duration("correlation_query_interval", &v, Unit::Minutes)?;
         }
         if let Some(v) = map.remove("discover_network_devices") {
             c.discover_network_devices = boolean("discover_network_devices", &v)?;
@@ -690,7 +735,9 @@ impl Config {
             c.limit = n.unsigned_abs();
         }
         if let Some(v) = map.remove("mode") {
-            c.mode = string("mode", v)?.parse().map_err(|e: String| invalid("mode", e))?;
+            c.mode = string("mode", v)?
+                .parse()
+                .map_err(|e: String| invalid("mode", e))?;
         }
         debug_assert!(map.is_empty(), "every known key is read: {map:?}");
         c.check_values()?;
@@ -725,10 +772,16 @@ impl Unit {
 fn check_duration(setting: &str, d: Duration, unit: Unit, min: i64) -> Result<(), ConfigError> {
     let max = MAX_DURATION_SECS / unit.secs();
     if d < Duration::seconds(min * unit.secs()) {
-        return Err(invalid(setting, format!("must be at least {min} {}", unit.name(min))));
+        return Err(invalid(
+            setting,
+            format!("must be at least {min} {}", unit.name(min)),
+        ));
     }
     if d > Duration::seconds(MAX_DURATION_SECS) {
-        return Err(invalid(setting, format!("must be at most {max} {}", unit.name(max))));
+        return Err(invalid(
+            setting,
+            format!("must be at most {max} {}", unit.name(max)),
+        ));
     }
     Ok(())
 }
@@ -747,13 +800,20 @@ fn type_name(v: &Value) -> &'static str {
 fn string(setting: &str, v: Value) -> Result<String, ConfigError> {
     match v {
         Value::String(s) => Ok(s),
-        other => Err(invalid(setting, format!("must be a string, not {}", type_name(&other)))),
+        other => Err(invalid(
+            setting,
+            format!("must be a string, not {}", type_name(&other)),
+        )),
     }
 }
 
 fn boolean(setting: &str, v: &Value) -> Result<bool, ConfigError> {
-    v.as_bool()
-        .ok_or_else(|| invalid(setting, format!("must be true or false, not {}", type_name(v))))
+    v.as_bool().ok_or_else(|| {
+        invalid(
+            setting,
+            format!("must be true or false, not {}", type_name(v)),
+        )
+    })
 }
 
 /// An integer; a float with no fractional part (`30.0`) is accepted.
@@ -770,14 +830,20 @@ fn integer(setting: &str, v: &Value) -> Result<i64, ConfigError> {
     if v.is_u64() {
         return Err(invalid(setting, "is too large"));
     }
-    Err(invalid(setting, format!("must be a whole number, not {}", type_name(v))))
+    Err(invalid(
+        setting,
+        format!("must be a whole number, not {}", type_name(v)),
+    ))
 }
 
 fn duration(setting: &str, v: &Value, unit: Unit) -> Result<Duration, ConfigError> {
     let n = integer(setting, v)?;
     let max = MAX_DURATION_SECS / unit.secs();
     if n.abs() > max {
-        return Err(invalid(setting, format!("must be at most {max} {} in size", unit.name(max))));
+        return Err(invalid(
+            setting,
+            format!("must be at most {max} {} in size", unit.name(max)),
+        ));
     }
     Ok(Duration::seconds(n * unit.secs()))
 }
@@ -786,7 +852,10 @@ fn queries(v: Value) -> Result<Vec<NamedQuery>, ConfigError> {
     let Value::Array(items) = v else {
         return Err(invalid(
             "queries",
-            format!("must be a list of {{name, query}} tables, not {}", type_name(&v)),
+            format!(
+                "must be a list of {{name, query}} tables, not {}",
+                type_name(&v)
+            ),
         ));
     };
     items
@@ -794,10 +863,15 @@ fn queries(v: Value) -> Result<Vec<NamedQuery>, ConfigError> {
         .enumerate()
         .map(|(i, item)| {
             let Value::Object(mut m) = item else {
-                return Err(invalid(format!("queries[{i}]"), "must be a table with `name` and `query`"));
+                return Err(invalid(
+                    format!("queries[{i}]"),
+                    "must be a table with `name` and `query`",
+                ));
             };
             if let Some(k) = m.keys().find(|k| *k != "name" && *k != "query") {
-                return Err(ConfigError::UnknownKey { key: format!("queries[{i}].{k}") });
+                return Err(ConfigError::UnknownKey {
+                    key: format!("queries[{i}].{k}"),
+                });
             }
             let mut take = |key: &str| -> Result<String, ConfigError> {
                 let setting = format!("queries[{i}].{key}");
@@ -815,12 +889,20 @@ fn queries(v: Value) -> Result<Vec<NamedQuery>, ConfigError> {
 
 fn field_map(v: Value) -> Result<BTreeMap<Field, Vec<String>>, ConfigError> {
     let Value::Object(m) = v else {
-        return Err(invalid("field_map", format!("must be a table of field = [columns], not {}", type_name(&v))));
+        return Err(invalid(
+            "field_map",
+            format!(
+                "must be a table of field = [columns], not {}",
+                type_name(&v)
+            ),
+        ));
     };
     let mut out = BTreeMap::new();
     for (name, paths) in m {
         let setting = format!("field_map.{name}");
-        let field: Field = name.parse().map_err(|e: crate::fieldmap::UnknownField| invalid(&setting, e.to_string()))?;
+        let field: Field = name
+            .parse()
+            .map_err(|e: crate::fieldmap::UnknownField| invalid(&setting, e.to_string()))?;
         let list = match paths {
             Value::String(s) => vec![s],
             Value::Array(items) => items
@@ -843,15 +925,27 @@ fn field_map(v: Value) -> Result<BTreeMap<Field, Vec<String>>, ConfigError> {
 fn check_host(host: &str) -> Result<(), ConfigError> {
     let h = host.trim();
     if h.contains("://") {
-        return Err(invalid("host", "must be a hostname or IP address without a scheme (set `protocol` instead)"));
+        return Err(invalid(
+            "host",
+            "must be a hostname or IP address without a scheme (set `protocol` instead)",
+        ));
     }
     if h.contains('/') || h.contains(char::is_whitespace) || h.contains('@') {
-        return Err(invalid("host", "must be a bare hostname or IP address (no path, spaces or credentials)"));
+        return Err(invalid(
+            "host",
+            "must be a bare hostname or IP address (no path, spaces or credentials)",
+        ));
     }
     if h.contains(':') {
-        let inner = h.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(h);
+        let inner = h
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .unwrap_or(h);
         if inner.parse::<Ipv6Addr>().is_err() {
-            return Err(invalid("host", "must not include a port (set `port` instead)"));
+            return Err(invalid(
+                "host",
+                "must not include a port (set `port` instead)",
+            ));
         }
     }
     Ok(())
@@ -860,11 +954,17 @@ fn check_host(host: &str) -> Result<(), ConfigError> {
 fn check_proxy(proxy: &str) -> Result<(), ConfigError> {
     // Never echo the URL: it may carry credentials.
     let Some((scheme, rest)) = proxy.split_once("://") else {
-        return Err(invalid("proxy", "must be a URL such as http://proxy.example:3128"));
+        return Err(invalid(
+            "proxy",
+            "must be a URL such as http://proxy.example:3128",
+        ));
     };
     let scheme = scheme.to_ascii_lowercase();
     if !["http", "https", "socks5", "socks5h"].contains(&scheme.as_str()) {
-        return Err(invalid("proxy", "scheme must be http, https, socks5 or socks5h"));
+        return Err(invalid(
+            "proxy",
+            "scheme must be http, https, socks5 or socks5h",
+        ));
     }
     let authority = rest.split('/').next().unwrap_or("");
     let host = authority.rsplit('@').next().unwrap_or("");
@@ -909,7 +1009,10 @@ api_secret = "priv-hunter2"
         assert_eq!(
             c.queries,
             [
-                NamedQuery::new("IP Query", "@fields.src_ip:(%IPS%) OR @fields.dest_ip:(%IPS%)"),
+                NamedQuery::new(
+                    "IP Query",
+                    "@fields.src_ip:(%IPS%) OR @fields.dest_ip:(%IPS%)"
+                ),
                 NamedQuery::new("Hostname Query", "@fields.host:(%HOSTNAMES%)"),
             ]
         );
@@ -926,7 +1029,15 @@ api_secret = "priv-hunter2"
         assert_eq!(c.limit, 10_000);
         assert_eq!(c.mode, Mode::Msi);
         assert_eq!(c.page_size(), 10_000);
-        assert_eq!(c, Config { host: "dt.example".into(), api_key: "pub".into(), api_secret: Secret::new("priv-hunter2"), ..Config::default() });
+        assert_eq!(
+            c,
+            Config {
+                host: "dt.example".into(),
+                api_key: "pub".into(),
+                api_secret: Secret::new("priv-hunter2"),
+                ..Config::default()
+            }
+        );
     }
 
     #[test]
@@ -950,7 +1061,10 @@ api_secret = "priv-hunter2"
             ("query_interval = -5", "query_interval"),
             ("query_time = 0", "query_time"),
             ("delay_time = -1", "delay_time"),
-            ("correlation_query_interval = 0", "correlation_query_interval"),
+            (
+                "correlation_query_interval = 0",
+                "correlation_query_interval",
+            ),
             ("limit = 0", "limit"),
             ("limit = -10", "limit"),
             ("timeout = 0", "timeout"),
@@ -961,15 +1075,27 @@ api_secret = "priv-hunter2"
             ("verify_ssl = \"yes\"", "verify_ssl"),
             ("timeout = 2.5", "timeout"),
             ("query_time = 600000", "query_time"),
-            ("event_time_adjustment = 99999999999", "event_time_adjustment"),
+            (
+                "event_time_adjustment = 99999999999",
+                "event_time_adjustment",
+            ),
             ("proxy = \"proxy.example:3128\"", "proxy"),
             ("proxy = \"ftp://proxy.example\"", "proxy"),
             ("correlation_query_enabled = true", "correlation_query"),
-            ("correlation_query_enabled = true\ncorrelation_query = \"  \"", "correlation_query"),
+            (
+                "correlation_query_enabled = true\ncorrelation_query = \"  \"",
+                "correlation_query",
+            ),
             ("queries = \"IP Query\"", "queries"),
-            ("queries = [{name = \"\", query = \"x\"}]", "queries[0].name"),
+            (
+                "queries = [{name = \"\", query = \"x\"}]",
+                "queries[0].name",
+            ),
             ("queries = [{name = \"a\"}]", "queries[0].query"),
-            ("queries = [{name = \"a\", query = \"x\"}, {name = \"a\", query = \"y\"}]", "queries[1].name"),
+            (
+                "queries = [{name = \"a\", query = \"x\"}, {name = \"a\", query = \"y\"}]",
+                "queries[1].name",
+            ),
             ("field_map = {hostname = [\"x\"]}", "field_map.hostname"),
             ("field_map = {host = [\"a..b\"]}", "field_map.host"),
             ("field_map = {host = [1]}", "field_map.host"),
@@ -982,9 +1108,17 @@ api_secret = "priv-hunter2"
             assert_eq!(setting_of(err), *setting, "{line}");
         }
         let msg = toml_err("query_interval = 0\n").to_string();
-        assert_eq!(msg, "invalid setting `query_interval`: must be at least 1 second");
+        assert_eq!(
+            msg,
+            "invalid setting `query_interval`: must be at least 1 second"
+        );
         // Host problems.
-        for host in ["https://dt.example", "dt.example:443", "dt.example/path", "a b"] {
+        for host in [
+            "https://dt.example",
+            "dt.example:443",
+            "dt.example/path",
+            "a b",
+        ] {
             let err = Config::from_toml_str(&format!("host = {host:?}\n")).unwrap_err();
             assert_eq!(setting_of(err), "host", "{host}");
         }
@@ -993,19 +1127,37 @@ api_secret = "priv-hunter2"
     #[test]
     fn d5_unknown_keys_are_errors_naming_the_key() {
         let err = toml_err("query_intervall = 30\n");
-        assert!(matches!(&err, ConfigError::UnknownKey { key } if key == "query_intervall"), "{err:?}");
+        assert!(
+            matches!(&err, ConfigError::UnknownKey { key } if key == "query_intervall"),
+            "{err:?}"
+        );
         assert_eq!(err.to_string(), "unknown setting `query_intervall`");
         let err = toml_err("queries = [{name = \"a\", query = \"x\", nmae = \"b\"}]\n");
-        assert!(matches!(&err, ConfigError::UnknownKey { key } if key == "queries[0].nmae"), "{err:?}");
+        assert!(
+            matches!(&err, ConfigError::UnknownKey { key } if key == "queries[0].nmae"),
+            "{err:?}"
+        );
         let err = Config::from_json_str(r#"{"host": "h", "Port": 1}"#).unwrap_err();
-        assert!(matches!(&err, ConfigError::UnknownKey { key } if key == "Port"), "{err:?}");
+        assert!(
+            matches!(&err, ConfigError::UnknownKey { key } if key == "Port"),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn d5_syntax_errors_say_which_format() {
-        assert!(matches!(Config::from_toml_str("host = "), Err(ConfigError::Syntax { format: "TOML", .. })));
-        assert!(matches!(Config::from_json_str("{"), Err(ConfigError::Syntax { format: "JSON", .. })));
-        assert!(matches!(Config::from_json_str("[]"), Err(ConfigError::Syntax { .. })));
+        assert!(matches!(
+            Config::from_toml_str("host = "),
+            Err(ConfigError::Syntax { format: "TOML", .. })
+        ));
+        assert!(matches!(
+            Config::from_json_str("{"),
+            Err(ConfigError::Syntax { format: "JSON", .. })
+        ));
+        assert!(matches!(
+            Config::from_json_str("[]"),
+            Err(ConfigError::Syntax { .. })
+        ));
     }
 
     #[test]
@@ -1035,7 +1187,10 @@ host = ["@fields.hostname"]
         .unwrap();
         assert_eq!(json, toml);
         assert_eq!(json.mode, Mode::Legacy);
-        assert_eq!(json.field_map[&Field::Description], ["msg_s", "SyslogMessage"]);
+        assert_eq!(
+            json.field_map[&Field::Description],
+            ["msg_s", "SyslogMessage"]
+        );
         assert_eq!(json.field_map[&Field::Host], ["@fields.hostname"]);
     }
 
@@ -1045,7 +1200,9 @@ host = ["@fields.hostname"]
         let shown = format!("{c:?} {c:#?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("pub"));
-        let err = Config::from_toml_str("api_secret = 12345").unwrap_err().to_string();
+        let err = Config::from_toml_str("api_secret = 12345")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("12345"), "{err}");
     }
 
@@ -1083,7 +1240,10 @@ host = ["@fields.hostname"]
             _ => None,
         });
         c.env_fallback(&env);
-        assert_eq!(c.api_key, "file-key", "the environment only fills what is empty");
+        assert_eq!(
+            c.api_key, "file-key",
+            "the environment only fills what is empty"
+        );
         assert_eq!(c.api_secret.expose_secret(), "env-secret");
         assert_eq!(c.host, "flag-host");
         assert_eq!(c.base_url(), "http://flag-host:8080");
@@ -1093,22 +1253,38 @@ host = ["@fields.hostname"]
         c.validate().unwrap();
         // A flag beats the environment.
         let mut d = Config::default();
-        d.apply(&ConfigOverrides { api_secret: Some(Secret::new("flag")), ..Default::default() });
+        d.apply(&ConfigOverrides {
+            api_secret: Some(Secret::new("flag")),
+            ..Default::default()
+        });
         d.env_fallback(&env);
         assert_eq!(d.api_secret.expose_secret(), "flag");
         assert_eq!(d.api_key, "env-key");
         // A zero limit or timeout from a flag is refused by validate.
         d.host = "h".into();
-        d.apply(&ConfigOverrides { limit: Some(0), ..Default::default() });
+        d.apply(&ConfigOverrides {
+            limit: Some(0),
+            ..Default::default()
+        });
         assert_eq!(setting_of(d.validate().unwrap_err()), "limit");
-        d.apply(&ConfigOverrides { limit: Some(1), timeout: Some(0), ..Default::default() });
+        d.apply(&ConfigOverrides {
+            limit: Some(1),
+            timeout: Some(0),
+            ..Default::default()
+        });
         assert_eq!(setting_of(d.validate().unwrap_err()), "timeout");
     }
 
     #[test]
     fn d5_resolve_runs_the_whole_sequence() {
-        let env = EnvCredentials { api_key: Some("k".into()), api_secret: Some(Secret::new("s")) };
-        let o = ConfigOverrides { host: Some("127.0.0.1".into()), ..Default::default() };
+        let env = EnvCredentials {
+            api_key: Some("k".into()),
+            api_secret: Some(Secret::new("s")),
+        };
+        let o = ConfigOverrides {
+            host: Some("127.0.0.1".into()),
+            ..Default::default()
+        };
         let c = Config::resolve(None, &o, &env).unwrap();
         assert_eq!(c.base_url(), "https://127.0.0.1:443");
         assert!(Config::resolve(None, &ConfigOverrides::default(), &env).is_err());
@@ -1116,7 +1292,11 @@ host = ["@fields.hostname"]
 
     #[test]
     fn d5_base_url_brackets_ipv6() {
-        let mut c = Config { host: "fe80::1".into(), port: 8443, ..Config::default() };
+        let mut c = Config {
+            host: "fe80::1".into(),
+            port: 8443,
+            ..Config::default()
+        };
         assert_eq!(c.base_url(), "https://[fe80::1]:8443");
         c.host = "[fe80::1]".into();
         c.check_values().unwrap();
@@ -1156,10 +1336,16 @@ host = ["@fields.hostname"]
         assert_eq!(c.ca_file, Some(dir.path().join("certs/ca.pem")));
         let json_path = dir.path().join("c.JSON");
         std::fs::write(&json_path, r#"{"host": "h", "ca_file": "/abs/ca.pem"}"#).unwrap();
-        assert_eq!(Config::load(&json_path).unwrap().ca_file, Some(PathBuf::from("/abs/ca.pem")));
+        assert_eq!(
+            Config::load(&json_path).unwrap().ca_file,
+            Some(PathBuf::from("/abs/ca.pem"))
+        );
         let other = dir.path().join("c.yaml");
         std::fs::write(&other, "host: h").unwrap();
-        assert!(matches!(Config::load(&other), Err(ConfigError::UnknownFormat { .. })));
+        assert!(matches!(
+            Config::load(&other),
+            Err(ConfigError::UnknownFormat { .. })
+        ));
         assert!(matches!(
             Config::load(&dir.path().join("missing.toml")),
             Err(ConfigError::Read { .. })
@@ -1168,7 +1354,8 @@ host = ["@fields.hostname"]
 
     #[test]
     fn d5_example_config_names_every_setting_and_validates() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/client/example-config.toml");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/client/example-config.toml");
         let c = Config::load(&path).unwrap();
         c.validate().unwrap();
         assert_eq!(c.host, "127.0.0.1");
@@ -1192,7 +1379,12 @@ host = ["@fields.hostname"]
         let table: toml::Table = toml::from_str(&text).unwrap();
         for key in SETTINGS {
             let named = table.contains_key(key)
-                || text.lines().any(|l| l.trim_start().trim_start_matches('#').trim_start().starts_with(&format!("{key} =")));
+                || text.lines().any(|l| {
+                    l.trim_start()
+                        .trim_start_matches('#')
+                        .trim_start()
+                        .starts_with(&format!("{key} ="))
+                });
             assert!(named, "example config does not name `{key}`");
         }
     }

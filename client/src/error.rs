@@ -46,7 +46,9 @@ pub enum ClientError {
         seconds: u64,
     },
     /// The connection was refused, or the host name did not resolve.
-    #[error("cannot connect to {url}: {detail}. Check the host and port, and that the appliance is up")]
+    #[error(
+        "cannot connect to {url}: {detail}. Check the host and port, and that the appliance is up"
+    )]
     Connect {
         /// The base URL.
         url: String,

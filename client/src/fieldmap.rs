@@ -125,7 +125,9 @@ impl FromStr for Field {
         Field::ALL
             .into_iter()
             .find(|f| f.as_str() == s)
-            .ok_or_else(|| UnknownField { name: s.to_string() })
+            .ok_or_else(|| UnknownField {
+                name: s.to_string(),
+            })
     }
 }
 
@@ -143,6 +145,9 @@ impl FromStr for Field {
 ///
 /// Shapes do not collide: advanced-search roots only carry `@`-prefixed keys, so the
 /// bare `/details` and breach columns never match there.
+///
+/// `@type` (the appliance's log type: `conn`, `http`, ...) is a signature fallback, not a
+/// protocol one: third-party records arrive with log-transport types such as `syslog`.
 ///
 /// Columns seen in the records but deliberately not mapped: `@fields.uid` and `uid`
 /// (connection ids, not signatures; identity uses `_id` or `uid`+`eventType`+`timems`,
@@ -199,7 +204,6 @@ pub const DEFAULT_MAP: &[(Field, &[&str])] = &[
         &[
             "@fields.proto", // appliance logs (tcp/udp)
             "protocol",      // /details (TCP/UDP)
-            "@type",         // appliance logs: the log type (conn, http, dns, ...)
         ],
     ),
     (
@@ -275,12 +279,17 @@ pub struct PathError {
 
 /// Checks a column path's syntax: non-empty, no empty segment.
 pub fn check_path(path: &str) -> Result<(), PathError> {
-    let err = |reason| PathError { path: path.to_string(), reason };
+    let err = |reason| PathError {
+        path: path.to_string(),
+        reason,
+    };
     if path.trim().is_empty() {
         return Err(err("must not be empty"));
     }
     if path.split('.').any(str::is_empty) {
-        return Err(err("has an empty segment (leading, trailing or doubled dot)"));
+        return Err(err(
+            "has an empty segment (leading, trailing or doubled dot)",
+        ));
     }
     Ok(())
 }
@@ -300,8 +309,14 @@ impl Path {
     fn compile(text: &str) -> Result<Path, PathError> {
         check_path(text)?;
         let segments: Box<[Box<str>]> = text.split('.').map(Box::from).collect();
-        let rest = (0..segments.len()).map(|i| segments[i..].join(".").into_boxed_str()).collect();
-        Ok(Path { text: text.into(), segments, rest })
+        let rest = (0..segments.len())
+            .map(|i| segments[i..].join(".").into_boxed_str())
+            .collect();
+        Ok(Path {
+            text: text.into(),
+            segments,
+            rest,
+        })
     }
 
     fn resolve<'a>(&self, root: &'a Value) -> Option<&'a Value> {
@@ -364,19 +379,26 @@ impl FieldMap {
     pub fn with_overrides(user: &BTreeMap<Field, Vec<String>>) -> Result<FieldMap, PathError> {
         let mut candidates: [Box<[Path]>; Field::ALL.len()] = Default::default();
         for &(field, paths) in DEFAULT_MAP {
-            candidates[field.index()] =
-                paths.iter().map(|p| Path::compile(p)).collect::<Result<_, _>>()?;
+            candidates[field.index()] = paths
+                .iter()
+                .map(|p| Path::compile(p))
+                .collect::<Result<_, _>>()?;
         }
         for (field, paths) in user {
-            candidates[field.index()] =
-                paths.iter().map(|p| Path::compile(p)).collect::<Result<_, _>>()?;
+            candidates[field.index()] = paths
+                .iter()
+                .map(|p| Path::compile(p))
+                .collect::<Result<_, _>>()?;
         }
         Ok(FieldMap { candidates })
     }
 
     /// The candidate columns for a field, as written.
     pub fn candidates(&self, field: Field) -> Vec<&str> {
-        self.candidates[field.index()].iter().map(|p| &*p.text).collect()
+        self.candidates[field.index()]
+            .iter()
+            .map(|p| &*p.text)
+            .collect()
     }
 
     /// The first present, non-empty candidate's value for `field` in `record`
@@ -386,7 +408,11 @@ impl FieldMap {
     }
 
     /// Like [`FieldMap::get`], also naming the column that matched.
-    pub fn get_with_column<'a>(&self, record: &'a Value, field: Field) -> Option<(&'a Value, &str)> {
+    pub fn get_with_column<'a>(
+        &self,
+        record: &'a Value,
+        field: Field,
+    ) -> Option<(&'a Value, &str)> {
         self.candidates[field.index()]
             .iter()
             .find_map(|p| p.resolve(record).and_then(usable).map(|v| (v, &*p.text)))
@@ -410,7 +436,10 @@ mod tests {
     use serde_json::json;
 
     fn user(entries: &[(Field, &[&str])]) -> BTreeMap<Field, Vec<String>> {
-        entries.iter().map(|(f, ps)| (*f, ps.iter().map(|p| p.to_string()).collect())).collect()
+        entries
+            .iter()
+            .map(|(f, ps)| (*f, ps.iter().map(|p| p.to_string()).collect()))
+            .collect()
     }
 
     fn text(map: &FieldMap, record: &Value, field: Field) -> Option<String> {
@@ -429,7 +458,11 @@ mod tests {
     #[test]
     fn d12_default_map_names_every_field_once() {
         for f in Field::ALL {
-            assert_eq!(DEFAULT_MAP.iter().filter(|(g, _)| *g == f).count(), 1, "{f}");
+            assert_eq!(
+                DEFAULT_MAP.iter().filter(|(g, _)| *g == f).count(),
+                1,
+                "{f}"
+            );
         }
         for (_, paths) in DEFAULT_MAP {
             for p in *paths {
@@ -446,7 +479,10 @@ mod tests {
         )]))
         .unwrap();
         let only_src = json!({"@fields": {"src": "1.2.3.4"}});
-        assert_eq!(text(&map, &only_src, Field::SrcIp).as_deref(), Some("1.2.3.4"));
+        assert_eq!(
+            text(&map, &only_src, Field::SrcIp).as_deref(),
+            Some("1.2.3.4")
+        );
         let both = json!({"@fields": {"src": "1.2.3.4", "source_ip": "5.6.7.8"}});
         assert_eq!(text(&map, &both, Field::SrcIp).as_deref(), Some("5.6.7.8"));
     }
@@ -455,26 +491,42 @@ mod tests {
     fn d12_first_match_msg_s_then_syslogmessage() {
         let map = FieldMap::default();
         let both = json!({"@fields": {"msg_s": "first", "SyslogMessage": "second"}});
-        assert_eq!(text(&map, &both, Field::Description).as_deref(), Some("first"));
+        assert_eq!(
+            text(&map, &both, Field::Description).as_deref(),
+            Some("first")
+        );
         let only_syslog = json!({"@fields": {"SyslogMessage": "second"}});
-        assert_eq!(text(&map, &only_syslog, Field::Description).as_deref(), Some("second"));
+        assert_eq!(
+            text(&map, &only_syslog, Field::Description).as_deref(),
+            Some("second")
+        );
         // The guide's literal spelling, as a user map: bare top-level keys.
         let guide =
             FieldMap::with_overrides(&user(&[(Field::Description, &["msg_s", "SyslogMessage"])]))
                 .unwrap();
         assert_eq!(
-            text(&guide, &json!({"SyslogMessage": "s", "msg_s": ""}), Field::Description)
-                .as_deref(),
+            text(
+                &guide,
+                &json!({"SyslogMessage": "s", "msg_s": ""}),
+                Field::Description
+            )
+            .as_deref(),
             Some("s")
         );
-        assert_eq!(text(&guide, &only_syslog, Field::Description), None, "user paths are literal");
+        assert_eq!(
+            text(&guide, &only_syslog, Field::Description),
+            None,
+            "user paths are literal"
+        );
     }
 
     #[test]
     fn d12_empty_values_count_as_absent() {
-        let map =
-            FieldMap::with_overrides(&user(&[(Field::Host, &["a", "b", "c", "d", "e", "f", "g"])]))
-                .unwrap();
+        let map = FieldMap::with_overrides(&user(&[(
+            Field::Host,
+            &["a", "b", "c", "d", "e", "f", "g"],
+        )]))
+        .unwrap();
         let record = json!({
             "a": "", "b": null, "c": [], "d": "   ", "e": {"x": 1}, "f": [null, ""], "g": "winner"
         });
@@ -486,7 +538,10 @@ mod tests {
     #[test]
     fn d12_arrays_yield_their_first_usable_scalar() {
         let map = FieldMap::with_overrides(&user(&[(Field::Host, &["hosts"])])).unwrap();
-        assert_eq!(text(&map, &json!({"hosts": ["", "h1", "h2"]}), Field::Host).as_deref(), Some("h1"));
+        assert_eq!(
+            text(&map, &json!({"hosts": ["", "h1", "h2"]}), Field::Host).as_deref(),
+            Some("h1")
+        );
     }
 
     #[test]
@@ -520,7 +575,10 @@ mod tests {
             text(&map, &record, Field::Signature).as_deref(),
             Some("Device::Attack and Recon Tools")
         );
-        assert_eq!(text(&map, &record, Field::SrcIp).as_deref(), Some("10.0.0.9"));
+        assert_eq!(
+            text(&map, &record, Field::SrcIp).as_deref(),
+            Some("10.0.0.9")
+        );
     }
 
     #[test]
@@ -536,10 +594,17 @@ mod tests {
     fn d12_user_map_replaces_only_named_fields() {
         let map = FieldMap::with_overrides(&user(&[(Field::Host, &["@fields.hostname"])])).unwrap();
         assert_eq!(map.candidates(Field::Host), vec!["@fields.hostname"]);
-        assert_eq!(map.candidates(Field::SrcIp), FieldMap::default().candidates(Field::SrcIp));
-        let record = json!({"@fields": {"host": "ignored", "hostname": "used", "source_ip": "10.0.0.1"}});
+        assert_eq!(
+            map.candidates(Field::SrcIp),
+            FieldMap::default().candidates(Field::SrcIp)
+        );
+        let record =
+            json!({"@fields": {"host": "ignored", "hostname": "used", "source_ip": "10.0.0.1"}});
         assert_eq!(text(&map, &record, Field::Host).as_deref(), Some("used"));
-        assert_eq!(text(&map, &record, Field::SrcIp).as_deref(), Some("10.0.0.1"));
+        assert_eq!(
+            text(&map, &record, Field::SrcIp).as_deref(),
+            Some("10.0.0.1")
+        );
         // An empty list switches the field off.
         let off = FieldMap::with_overrides(&user(&[(Field::Host, &[])])).unwrap();
         assert_eq!(off.get(&record, Field::Host), None);
@@ -563,15 +628,31 @@ mod tests {
         let m = FieldMap::default();
         let (ts, col) = m.get_with_column(&source, Field::Timestamp).unwrap();
         assert_eq!((ts, col), (&json!(1647342620.459522), "@fields.epochdate"));
-        assert_eq!(text(&m, &source, Field::SrcIp).as_deref(), Some("172.31.81.98"));
-        assert_eq!(text(&m, &source, Field::DestIp).as_deref(), Some("104.20.203.23"));
+        assert_eq!(
+            text(&m, &source, Field::SrcIp).as_deref(),
+            Some("172.31.81.98")
+        );
+        assert_eq!(
+            text(&m, &source, Field::DestIp).as_deref(),
+            Some("104.20.203.23")
+        );
         assert_eq!(text(&m, &source, Field::SrcPort).as_deref(), Some("62283"));
         assert_eq!(text(&m, &source, Field::DestPort).as_deref(), Some("80"));
         assert_eq!(text(&m, &source, Field::Protocol).as_deref(), Some("tcp"));
-        assert_eq!(text(&m, &source, Field::Host).as_deref(), Some("www.darktrace.com"));
+        assert_eq!(
+            text(&m, &source, Field::Host).as_deref(),
+            Some("www.darktrace.com")
+        );
         assert_eq!(text(&m, &source, Field::Signature).as_deref(), Some("http"));
-        assert_eq!(text(&m, &source, Field::Description).as_deref(), Some("line"));
-        assert_eq!(m.get(&source, Field::Product), None, "the appliance's own log names no product");
+        assert_eq!(
+            text(&m, &source, Field::Description).as_deref(),
+            Some("line")
+        );
+        assert_eq!(
+            m.get(&source, Field::Product),
+            None,
+            "the appliance's own log names no product"
+        );
     }
 
     #[test]
@@ -588,14 +669,26 @@ mod tests {
         assert_eq!(col, "@timestamp");
         assert_eq!(text(&m, &source, Field::SrcIp).as_deref(), Some("10.0.0.1"));
         assert_eq!(text(&m, &source, Field::SrcPort).as_deref(), Some("5555"));
-        assert_eq!(text(&m, &source, Field::Description).as_deref(), Some("blocked by policy"));
-        assert_eq!(text(&m, &source, Field::Signature).as_deref(), Some("ET POLICY x"));
-        assert_eq!(text(&m, &source, Field::SignatureId).as_deref(), Some("2010935"));
+        assert_eq!(
+            text(&m, &source, Field::Description).as_deref(),
+            Some("blocked by policy")
+        );
+        assert_eq!(
+            text(&m, &source, Field::Signature).as_deref(),
+            Some("ET POLICY x")
+        );
+        assert_eq!(
+            text(&m, &source, Field::SignatureId).as_deref(),
+            Some("2010935")
+        );
         assert_eq!(text(&m, &source, Field::Severity).as_deref(), Some("high"));
         assert_eq!(text(&m, &source, Field::Action).as_deref(), Some("blocked"));
         assert_eq!(text(&m, &source, Field::Product).as_deref(), Some("PAN-OS"));
         let vendor_only = json!({"@fields": {"vendor": "Fortinet"}});
-        assert_eq!(text(&m, &vendor_only, Field::Product).as_deref(), Some("Fortinet"));
+        assert_eq!(
+            text(&m, &vendor_only, Field::Product).as_deref(),
+            Some("Fortinet")
+        );
     }
 
     #[test]
@@ -610,13 +703,26 @@ mod tests {
         let m = FieldMap::default();
         let (ts, col) = m.get_with_column(&event, Field::Timestamp).unwrap();
         assert_eq!((ts, col), (&json!(1674236164739u64), "timems"));
-        assert_eq!(text(&m, &event, Field::SrcIp).as_deref(), Some("192.168.1.6"));
-        assert_eq!(text(&m, &event, Field::DestIp).as_deref(), Some("192.168.1.2"));
+        assert_eq!(
+            text(&m, &event, Field::SrcIp).as_deref(),
+            Some("192.168.1.6")
+        );
+        assert_eq!(
+            text(&m, &event, Field::DestIp).as_deref(),
+            Some("192.168.1.2")
+        );
         assert_eq!(text(&m, &event, Field::SrcPort).as_deref(), Some("35368"));
         assert_eq!(text(&m, &event, Field::DestPort).as_deref(), Some("53"));
         assert_eq!(text(&m, &event, Field::Protocol).as_deref(), Some("UDP"));
-        assert_eq!(text(&m, &event, Field::Host).as_deref(), Some("192.168.1.6"));
-        assert_eq!(m.get(&event, Field::Action), None, "`action: connection` is not a disposition");
+        assert_eq!(
+            text(&m, &event, Field::Host).as_deref(),
+            Some("192.168.1.6")
+        );
+        assert_eq!(
+            m.get(&event, Field::Action),
+            None,
+            "`action: connection` is not a disposition"
+        );
         assert_eq!(m.get(&event, Field::Signature), None);
     }
 
@@ -632,8 +738,14 @@ mod tests {
         let m = FieldMap::default();
         let (ts, col) = m.get_with_column(&breach, Field::Timestamp).unwrap();
         assert_eq!((ts, col), (&json!(1657748808000u64), "time"));
-        assert_eq!(text(&m, &breach, Field::SrcIp).as_deref(), Some("81.2.69.192"));
-        assert_eq!(text(&m, &breach, Field::Host).as_deref(), Some("localhost.local"));
+        assert_eq!(
+            text(&m, &breach, Field::SrcIp).as_deref(),
+            Some("81.2.69.192")
+        );
+        assert_eq!(
+            text(&m, &breach, Field::Host).as_deref(),
+            Some("localhost.local")
+        );
         assert_eq!(
             text(&m, &breach, Field::Signature).as_deref(),
             Some("Device::Attack and Recon Tools")
@@ -646,8 +758,17 @@ mod tests {
         );
         // historicmodelonly=true: flat model object.
         let flat = json!({"pbid": 7, "model": {"name": "Flat::Model", "category": "Critical"}, "creationTime": 1});
-        assert_eq!(text(&m, &flat, Field::Signature).as_deref(), Some("Flat::Model"));
-        assert_eq!(text(&m, &flat, Field::Severity).as_deref(), Some("Critical"));
-        assert_eq!(m.get_with_column(&flat, Field::Timestamp).unwrap().1, "creationTime");
+        assert_eq!(
+            text(&m, &flat, Field::Signature).as_deref(),
+            Some("Flat::Model")
+        );
+        assert_eq!(
+            text(&m, &flat, Field::Severity).as_deref(),
+            Some("Critical")
+        );
+        assert_eq!(
+            m.get_with_column(&flat, Field::Timestamp).unwrap().1,
+            "creationTime"
+        );
     }
 }

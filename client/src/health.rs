@@ -45,11 +45,19 @@ pub async fn check(transport: &Transport, mode: Mode) -> Health {
     let endpoint = endpoint(mode).to_string();
     match probe(transport, &endpoint, mode).await {
         Ok(version) => Health::Healthy { version, endpoint },
-        Err(e) => Health::Unhealthy { endpoint, kind: e.kind().to_string(), error: e.to_string() },
+        Err(e) => Health::Unhealthy {
+            endpoint,
+            kind: e.kind().to_string(),
+            error: e.to_string(),
+        },
     }
 }
 
-async fn probe(transport: &Transport, endpoint: &str, mode: Mode) -> Result<Option<String>, ClientError> {
+async fn probe(
+    transport: &Transport,
+    endpoint: &str,
+    mode: Mode,
+) -> Result<Option<String>, ClientError> {
     let resp = transport.get(endpoint).await?;
     let v = resp.json()?;
     let shape_ok = match mode {
@@ -69,8 +77,13 @@ async fn probe(transport: &Transport, endpoint: &str, mode: Mode) -> Result<Opti
 impl std::fmt::Display for Health {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Health::Healthy { version: Some(v), .. } => write!(f, "Healthy: Darktrace {v}"),
-            Health::Healthy { version: None, endpoint } => write!(f, "Healthy: {endpoint} answered"),
+            Health::Healthy {
+                version: Some(v), ..
+            } => write!(f, "Healthy: Darktrace {v}"),
+            Health::Healthy {
+                version: None,
+                endpoint,
+            } => write!(f, "Healthy: {endpoint} answered"),
             Health::Unhealthy { error, .. } => write!(f, "Unhealthy: {error}"),
         }
     }

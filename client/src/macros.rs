@@ -116,7 +116,12 @@ pub fn join_values<S: AsRef<str>>(values: &[S]) -> Option<String> {
     if seen.is_empty() {
         return None;
     }
-    Some(seen.iter().map(|v| quote(v)).collect::<Vec<_>>().join(" OR "))
+    Some(
+        seen.iter()
+            .map(|v| quote(v))
+            .collect::<Vec<_>>()
+            .join(" OR "),
+    )
 }
 
 /// Expands `%IPS%` and `%HOSTNAMES%` in `template` for an action (or a snapshot of its
@@ -134,7 +139,11 @@ pub fn expand_lists<S: AsRef<str>, T: AsRef<str>>(
     let uses_ips = template.contains(IPS);
     let uses_hosts = template.contains(HOSTNAMES);
     let ip_list = if uses_ips { join_values(ips) } else { None };
-    let host_list = if uses_hosts { join_values(hostnames) } else { None };
+    let host_list = if uses_hosts {
+        join_values(hostnames)
+    } else {
+        None
+    };
     let missing_ips = uses_ips && ip_list.is_none();
     let missing_hosts = uses_hosts && host_list.is_none();
     let reason = match (missing_ips, missing_hosts) {
@@ -204,19 +213,29 @@ mod tests {
     fn d8_ipv6_and_quotes() {
         let a = action(&["fe80::1"], &["2001:db8::5"], &[r#"we"ird\host"#]);
         assert_eq!(query(expand("%IPS%", &a)), r#""fe80::1" OR "2001:db8::5""#);
-        assert_eq!(query(expand(HOST_QUERY, &a)), r#"@fields.host:("we\"ird\\host")"#);
+        assert_eq!(
+            query(expand(HOST_QUERY, &a)),
+            r#"@fields.host:("we\"ird\\host")"#
+        );
         assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
         assert_eq!(quote(""), r#""""#);
     }
 
     #[test]
     fn d8_duplicates_appear_once_in_first_seen_order() {
-        let a = action(&["10.0.0.2", "10.0.0.1"], &["10.0.0.1", "10.0.0.3"], &["h1", "h2", "h1"]);
+        let a = action(
+            &["10.0.0.2", "10.0.0.1"],
+            &["10.0.0.1", "10.0.0.3"],
+            &["h1", "h2", "h1"],
+        );
         assert_eq!(
             query(expand("%IPS%", &a)),
             r#""10.0.0.2" OR "10.0.0.1" OR "10.0.0.3""#
         );
-        assert_eq!(query(expand(HOST_QUERY, &a)), r#"@fields.host:("h1" OR "h2")"#);
+        assert_eq!(
+            query(expand(HOST_QUERY, &a)),
+            r#"@fields.host:("h1" OR "h2")"#
+        );
         // join_values deduplicates on its own too.
         assert_eq!(join_values(&["x", "y", "x", " "]).unwrap(), r#""x" OR "y""#);
     }
@@ -224,16 +243,25 @@ mod tests {
     #[test]
     fn d8_empty_lists_skip_the_query() {
         let no_ips = action(&[], &[], &["h"]);
-        assert_eq!(expand(IP_QUERY, &no_ips), Expansion::Skipped { reason: SkipReason::NoIps });
+        assert_eq!(
+            expand(IP_QUERY, &no_ips),
+            Expansion::Skipped {
+                reason: SkipReason::NoIps
+            }
+        );
         let no_hosts = action(&["10.0.0.1"], &[], &[]);
         assert_eq!(
             expand(HOST_QUERY, &no_hosts),
-            Expansion::Skipped { reason: SkipReason::NoHostnames }
+            Expansion::Skipped {
+                reason: SkipReason::NoHostnames
+            }
         );
         let nothing = action(&[], &[], &[]);
         assert_eq!(
             expand("%IPS% %HOSTNAMES%", &nothing),
-            Expansion::Skipped { reason: SkipReason::NoIpsOrHostnames }
+            Expansion::Skipped {
+                reason: SkipReason::NoIpsOrHostnames
+            }
         );
         assert_eq!(SkipReason::NoIps.to_string(), "no IPs");
         assert_eq!(SkipReason::NoHostnames.to_string(), "no hostnames");
@@ -243,14 +271,19 @@ mod tests {
     fn d8_both_macros_in_one_query() {
         let a = action(&["10.0.0.1"], &[], &["web-1"]);
         assert_eq!(
-            query(expand("@fields.src_ip:(%IPS%) AND @fields.host:(%HOSTNAMES%)", &a)),
+            query(expand(
+                "@fields.src_ip:(%IPS%) AND @fields.host:(%HOSTNAMES%)",
+                &a
+            )),
             r#"@fields.src_ip:("10.0.0.1") AND @fields.host:("web-1")"#
         );
         // One of the two lists empty: still skipped.
         let b = action(&["10.0.0.1"], &[], &[]);
         assert_eq!(
             expand("@fields.src_ip:(%IPS%) AND @fields.host:(%HOSTNAMES%)", &b),
-            Expansion::Skipped { reason: SkipReason::NoHostnames }
+            Expansion::Skipped {
+                reason: SkipReason::NoHostnames
+            }
         );
     }
 
@@ -271,7 +304,8 @@ mod tests {
     fn d8_snapshot_expands_like_the_action() {
         let mut a = action(&["10.0.0.1"], &[], &["h"]);
         let snap = a.identifiers();
-        a.add_ips(crate::action::IpRole::Source, ["10.0.0.9"]).unwrap();
+        a.add_ips(crate::action::IpRole::Source, ["10.0.0.9"])
+            .unwrap();
         assert_eq!(query(expand("%IPS%", &snap)), r#""10.0.0.1""#);
         assert_eq!(query(expand("%IPS%", &a)), r#""10.0.0.1" OR "10.0.0.9""#);
     }
@@ -281,7 +315,11 @@ mod tests {
         let mut out = Vec::new();
         let mut chars = s.chars().peekable();
         loop {
-            assert_eq!(chars.next(), Some('"'), "value must open with a quote in {s:?}");
+            assert_eq!(
+                chars.next(),
+                Some('"'),
+                "value must open with a quote in {s:?}"
+            );
             let mut v = String::new();
             loop {
                 match chars.next() {

@@ -124,7 +124,13 @@ impl ConnArgs {
             api_key: self.api_key.clone(),
             api_secret: self.api_secret.clone().map(Secret::new),
             timeout: self.timeout,
-            verify_ssl: if self.verify_ssl { Some(true) } else if self.insecure { Some(false) } else { None },
+            verify_ssl: if self.verify_ssl {
+                Some(true)
+            } else if self.insecure {
+                Some(false)
+            } else {
+                None
+            },
             ca_file: self.ca_file.clone(),
             proxy: self.proxy.clone(),
             mode: self.mode,
@@ -161,14 +167,20 @@ fn real_main() -> Result<ExitCode> {
                 eprintln!("warning: {w}");
             }
             let transport = Transport::new(TransportSettings::from_config(&config))?;
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             let health = rt.block_on(health::check(&transport, config.mode));
             if json {
                 println!("{}", serde_json::to_string_pretty(&health)?);
             } else {
                 println!("{health}");
             }
-            Ok(if matches!(health, Health::Healthy { .. }) { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if matches!(health, Health::Healthy { .. }) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Sign(a) => {
             let date = if a.date == "now" {
@@ -189,7 +201,10 @@ fn real_main() -> Result<ExitCode> {
             let secret = Secret::new(a.api_secret);
             let sts = string_to_sign(&signed_target, &a.api_key, &date);
             let sig = sign(&secret, &signed_target, &a.api_key, &date);
-            println!("string to sign: {}", serde_json::to_string(&sts).context("quoting")?);
+            println!(
+                "string to sign: {}",
+                serde_json::to_string(&sts).context("quoting")?
+            );
             println!("DTAPI-Token: {}", a.api_key);
             println!("DTAPI-Date: {date}");
             println!("DTAPI-Signature: {sig}");
@@ -204,7 +219,10 @@ fn real_main() -> Result<ExitCode> {
                     sig
                 );
                 if let Some(b) = &a.body {
-                    cmd.push_str(&format!(" -H 'Content-Type: application/json' --data-raw '{}'", b.replace('\'', "'\\''")));
+                    cmd.push_str(&format!(
+                        " -H 'Content-Type: application/json' --data-raw '{}'",
+                        b.replace('\'', "'\\''")
+                    ));
                 }
                 println!("{cmd}");
             }

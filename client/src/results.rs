@@ -154,19 +154,31 @@ struct Matcher {
 impl Matcher {
     fn of(action: &Action) -> Matcher {
         Matcher {
-            ips: action.ips().iter().filter_map(|ip| canonical_ip(ip)).collect(),
-            hostnames: action.hostnames().iter().map(|h| h.trim().to_lowercase()).collect(),
+            ips: action
+                .ips()
+                .iter()
+                .filter_map(|ip| canonical_ip(ip))
+                .collect(),
+            hostnames: action
+                .hostnames()
+                .iter()
+                .map(|h| h.trim().to_lowercase())
+                .collect(),
             generation: action.generation(),
         }
     }
 
     fn names_action(&self, e: &NormalizedEvent) -> bool {
         let ip_hit = |ip: &Option<String>| {
-            ip.as_deref().and_then(canonical_ip).is_some_and(|ip| self.ips.contains(&ip))
+            ip.as_deref()
+                .and_then(canonical_ip)
+                .is_some_and(|ip| self.ips.contains(&ip))
         };
         ip_hit(&e.src_ip)
             || ip_hit(&e.dest_ip)
-            || e.host.as_deref().is_some_and(|h| self.hostnames.contains(&h.trim().to_lowercase()))
+            || e.host
+                .as_deref()
+                .is_some_and(|h| self.hostnames.contains(&h.trim().to_lowercase()))
     }
 }
 
@@ -321,7 +333,11 @@ mod tests {
     const S: OffsetDateTime = datetime!(2024-05-01 12:00:00 UTC);
 
     fn params(limit: u64, save: bool) -> ResultParams {
-        ResultParams { limit, save_suspicious_events: save, query_time: Duration::minutes(5) }
+        ResultParams {
+            limit,
+            save_suspicious_events: save,
+            query_time: Duration::minutes(5),
+        }
     }
 
     fn action() -> Action {
@@ -357,7 +373,12 @@ mod tests {
         let mut rs = ResultSet::new(params(10_000, false), &a);
         let t = S + Duration::minutes(1);
         let mut emitted = 0;
-        for w in windows(S, Duration::minutes(5), Duration::seconds(30), Duration::ZERO) {
+        for w in windows(
+            S,
+            Duration::minutes(5),
+            Duration::seconds(30),
+            Duration::ZERO,
+        ) {
             if w.contains(t) {
                 match rs.offer(event("AX-1", t, "10.0.0.1", "8.8.8.8")) {
                     Offer::Emitted(e) => {
@@ -382,7 +403,9 @@ mod tests {
         first.query = Some("IP Query".into());
         let mut second = first.clone();
         second.query = Some("Hostname Query".into());
-        assert!(matches!(rs.offer(first), Offer::Emitted(e) if e.query.as_deref() == Some("IP Query")));
+        assert!(
+            matches!(rs.offer(first), Offer::Emitted(e) if e.query.as_deref() == Some("IP Query"))
+        );
         assert_eq!(rs.offer(second), Offer::Duplicate);
     }
 
@@ -402,13 +425,19 @@ mod tests {
         }
         assert_eq!((events, alerts), (3, 3));
         assert_eq!(rs.remaining(Kind::Event), 0);
-        assert_eq!(rs.offer(event("e9", S, "10.0.0.1", "9.9.9.9")), Offer::OverLimit);
+        assert_eq!(
+            rs.offer(event("e9", S, "10.0.0.1", "9.9.9.9")),
+            Offer::OverLimit
+        );
         let s = rs.summary();
         assert_eq!((s.events, s.alerts), (3, 3));
         assert_eq!((s.events_over_limit, s.alerts_over_limit), (3, 2));
         assert!(s.events_truncated && s.alerts_truncated);
         // A record cut once is a duplicate the second time: counters count unique records.
-        assert_eq!(rs.offer(event("e9", S, "10.0.0.1", "9.9.9.9")), Offer::Duplicate);
+        assert_eq!(
+            rs.offer(event("e9", S, "10.0.0.1", "9.9.9.9")),
+            Offer::Duplicate
+        );
         assert_eq!(rs.summary().events_over_limit, 3);
     }
 
@@ -417,7 +446,10 @@ mod tests {
         let a = action();
         let mut rs = ResultSet::new(params(3, false), &a);
         for i in 0..3 {
-            assert!(matches!(rs.offer(event(&format!("e{i}"), S, "10.0.0.1", "x")), Offer::Emitted(_)));
+            assert!(matches!(
+                rs.offer(event(&format!("e{i}"), S, "10.0.0.1", "x")),
+                Offer::Emitted(_)
+            ));
         }
         let s = rs.summary();
         assert!(!s.events_truncated && !s.alerts_truncated);
@@ -442,10 +474,21 @@ mod tests {
             Err(SuspiciousReason::NoActionIdentifier)
         );
         // Time window [S − Q, S + Q], inclusive.
-        assert_eq!(rs.judge(&event("5", S - Duration::minutes(5), "10.0.0.1", "x")), Ok(()));
-        assert_eq!(rs.judge(&event("6", S + Duration::minutes(5), "10.0.0.1", "x")), Ok(()));
         assert_eq!(
-            rs.judge(&event("7", S + Duration::minutes(5) + Duration::seconds(1), "10.0.0.1", "x")),
+            rs.judge(&event("5", S - Duration::minutes(5), "10.0.0.1", "x")),
+            Ok(())
+        );
+        assert_eq!(
+            rs.judge(&event("6", S + Duration::minutes(5), "10.0.0.1", "x")),
+            Ok(())
+        );
+        assert_eq!(
+            rs.judge(&event(
+                "7",
+                S + Duration::minutes(5) + Duration::seconds(1),
+                "10.0.0.1",
+                "x"
+            )),
             Err(SuspiciousReason::OutsideWindow)
         );
         let mut no_time = event("8", S, "10.0.0.1", "x");
@@ -463,14 +506,22 @@ mod tests {
         // E = −120 s brings it to 12:04:00, inside the window.
         let a = action();
         let rs = ResultSet::new(params(10, false), &a);
-        let raw = hit("late", (S + Duration::minutes(6)).unix_timestamp(), "10.0.0.1", "x");
+        let raw = hit(
+            "late",
+            (S + Duration::minutes(6)).unix_timestamp(),
+            "10.0.0.1",
+            "x",
+        );
         let plain = Normalizer::new(FieldMap::default(), Duration::ZERO, true);
         let adjusted = Normalizer::new(FieldMap::default(), Duration::seconds(-120), true);
         assert_eq!(
             rs.judge(&plain.normalize(raw.clone(), Source::AdvancedSearch, Kind::Event, None)),
             Err(SuspiciousReason::OutsideWindow)
         );
-        assert_eq!(rs.judge(&adjusted.normalize(raw, Source::AdvancedSearch, Kind::Event, None)), Ok(()));
+        assert_eq!(
+            rs.judge(&adjusted.normalize(raw, Source::AdvancedSearch, Kind::Event, None)),
+            Ok(())
+        );
     }
 
     #[test]
@@ -482,7 +533,10 @@ mod tests {
             Offer::DroppedSuspicious(SuspiciousReason::NoActionIdentifier)
         );
         assert_eq!(off.summary().suspicious_dropped, 1);
-        assert_eq!(off.offer(event("s1", S, "8.8.8.8", "8.8.4.4")), Offer::Duplicate);
+        assert_eq!(
+            off.offer(event("s1", S, "8.8.8.8", "8.8.4.4")),
+            Offer::Duplicate
+        );
         assert_eq!(off.summary().suspicious_dropped, 1);
 
         let mut on = ResultSet::new(params(10, true), &a);
@@ -491,7 +545,10 @@ mod tests {
             Offer::Suspicious(e) => {
                 assert_eq!(e.suspicious_reason, Some(SuspiciousReason::OutsideWindow));
                 let v = serde_json::to_value(&e).unwrap();
-                assert_eq!(v["suspicious_reason"], "time outside the action window after adjustment");
+                assert_eq!(
+                    v["suspicious_reason"],
+                    "time outside the action window after adjustment"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -509,8 +566,14 @@ mod tests {
         let s = rs.summary();
         assert_eq!((s.suspicious_kept, s.suspicious_over_limit), (2, 1));
         assert!(!s.events_truncated);
-        assert!(matches!(rs.offer(event("m0", S, "10.0.0.1", "x")), Offer::Emitted(_)));
-        assert!(matches!(rs.offer(event("m1", S, "10.0.0.1", "x")), Offer::Emitted(_)));
+        assert!(matches!(
+            rs.offer(event("m0", S, "10.0.0.1", "x")),
+            Offer::Emitted(_)
+        ));
+        assert!(matches!(
+            rs.offer(event("m1", S, "10.0.0.1", "x")),
+            Offer::Emitted(_)
+        ));
         assert_eq!(rs.offer(event("m2", S, "10.0.0.1", "x")), Offer::OverLimit);
     }
 
@@ -518,8 +581,18 @@ mod tests {
     fn statement_18_grown_ip_set_rescues_a_dropped_record_once() {
         let mut a = action();
         let mut rs = ResultSet::new(params(10, false), &a);
-        let nat = || event("nat-1", S + Duration::seconds(40), "203.0.113.7", "198.51.100.9");
-        assert_eq!(rs.offer(nat()), Offer::DroppedSuspicious(SuspiciousReason::NoActionIdentifier));
+        let nat = || {
+            event(
+                "nat-1",
+                S + Duration::seconds(40),
+                "203.0.113.7",
+                "198.51.100.9",
+            )
+        };
+        assert_eq!(
+            rs.offer(nat()),
+            Offer::DroppedSuspicious(SuspiciousReason::NoActionIdentifier)
+        );
         a.add_ips(IpRole::Source, ["203.0.113.7"]).unwrap();
         rs.sync_identifiers(&a);
         assert!(matches!(rs.offer(nat()), Offer::Emitted(_)));
@@ -533,8 +606,14 @@ mod tests {
         let a = action();
         let mut rs = ResultSet::new(params(10, false), &a);
         // A breach with pbid 6 and an advanced-search hit whose _id is "6" are different records.
-        assert!(matches!(rs.offer(alert(6, S, "10.0.0.1")), Offer::Emitted(_)));
-        assert!(matches!(rs.offer(event("6", S, "10.0.0.1", "x")), Offer::Emitted(_)));
+        assert!(matches!(
+            rs.offer(alert(6, S, "10.0.0.1")),
+            Offer::Emitted(_)
+        ));
+        assert!(matches!(
+            rs.offer(event("6", S, "10.0.0.1", "x")),
+            Offer::Emitted(_)
+        ));
         let s = rs.summary();
         assert_eq!((s.events, s.alerts), (1, 1));
     }
@@ -545,7 +624,10 @@ mod tests {
         assert_eq!(v["events"], 0);
         assert_eq!(v["events_truncated"], false);
         let rs = ResultSet::new(params(1, false), &action());
-        assert_eq!(rs.time_range(), (S - Duration::minutes(5), S + Duration::minutes(5)));
+        assert_eq!(
+            rs.time_range(),
+            (S - Duration::minutes(5), S + Duration::minutes(5))
+        );
         assert_eq!(ResultParams::from_config(&Config::default()).limit, 10_000);
     }
 }

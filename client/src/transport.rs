@@ -16,7 +16,6 @@ use time::OffsetDateTime;
 
 use crate::error::{first_bytes, ClientError};
 
-
 /// The source of the time that goes into `DTAPI-Date`.
 pub type SignClock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
@@ -100,7 +99,9 @@ pub struct Transport {
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transport").field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("Transport")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
 }
 
@@ -118,10 +119,16 @@ impl Transport {
             b = b.danger_accept_invalid_certs(true);
         }
         if let Some(path) = &settings.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| TransportBuildError::CaFile { path: path.clone(), reason: e.to_string() })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| TransportBuildError::CaFile { path: path.clone(), reason: e.to_string() })?;
+            let pem = std::fs::read(path).map_err(|e| TransportBuildError::CaFile {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                TransportBuildError::CaFile {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
             if certs.is_empty() {
                 return Err(TransportBuildError::CaFile {
                     path: path.clone(),
@@ -143,8 +150,14 @@ impl Transport {
             // The platform only uses a proxy when one is configured.
             None => b = b.no_proxy(),
         }
-        let http = b.build().map_err(|e| TransportBuildError::Client(e.to_string()))?;
-        Ok(Transport { http, settings: Arc::new(settings), clock: Arc::new(OffsetDateTime::now_utc) })
+        let http = b
+            .build()
+            .map_err(|e| TransportBuildError::Client(e.to_string()))?;
+        Ok(Transport {
+            http,
+            settings: Arc::new(settings),
+            clock: Arc::new(OffsetDateTime::now_utc),
+        })
     }
 
     /// Replaces the signing clock (tests, and support reproductions of a skewed host).
@@ -169,7 +182,12 @@ impl Transport {
     }
 
     /// The signed target and headers for a request, as they will be sent.
-    pub fn signed_headers(&self, method: &str, target: &str, body: Option<&[u8]>) -> Result<(String, Vec<(&'static str, String)>), ClientError> {
+    pub fn signed_headers(
+        &self,
+        method: &str,
+        target: &str,
+        body: Option<&[u8]>,
+    ) -> Result<(String, Vec<(&'static str, String)>), ClientError> {
         let url = self.url(target)?;
         let wire = wire_target(&url);
         let date = self.settings.date_format.format((self.clock)());
@@ -179,28 +197,46 @@ impl Transport {
             }
             _ => wire.clone(),
         };
-        let sig = sign(&self.settings.api_secret, &signed, &self.settings.api_key, &date);
+        let sig = sign(
+            &self.settings.api_secret,
+            &signed,
+            &self.settings.api_key,
+            &date,
+        );
         Ok((
             url.to_string(),
-            vec![(HEADER_TOKEN, self.settings.api_key.clone()), (HEADER_DATE, date), (HEADER_SIGNATURE, sig)],
+            vec![
+                (HEADER_TOKEN, self.settings.api_key.clone()),
+                (HEADER_DATE, date),
+                (HEADER_SIGNATURE, sig),
+            ],
         ))
     }
 
     fn url(&self, target: &str) -> Result<reqwest::Url, ClientError> {
-        reqwest::Url::parse(&format!("{}{}", self.settings.base_url, target)).map_err(|e| ClientError::Connect {
-            url: self.settings.base_url.clone(),
-            detail: format!("invalid URL: {e}"),
+        reqwest::Url::parse(&format!("{}{}", self.settings.base_url, target)).map_err(|e| {
+            ClientError::Connect {
+                url: self.settings.base_url.clone(),
+                detail: format!("invalid URL: {e}"),
+            }
         })
     }
 
-    async fn send(&self, method: reqwest::Method, target: &str, body: Option<Vec<u8>>) -> Result<Response, ClientError> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        target: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Response, ClientError> {
         let (url, headers) = self.signed_headers(method.as_str(), target, body.as_deref())?;
         let mut req = self.http.request(method, &url);
         for (k, v) in headers {
             req = req.header(k, v);
         }
         if let Some(b) = body {
-            req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(b);
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(b);
         }
         let resp = req.send().await.map_err(|e| self.classify(&e))?;
         let status = resp.status().as_u16();
@@ -212,9 +248,15 @@ impl Transport {
         let body = match resp.bytes().await {
             Ok(b) => b.to_vec(),
             Err(e) if e.is_timeout() => {
-                return Err(ClientError::Timeout { seconds: self.settings.timeout.as_secs() })
+                return Err(ClientError::Timeout {
+                    seconds: self.settings.timeout.as_secs(),
+                })
             }
-            Err(e) => return Err(ClientError::Reset { detail: format!("body cut short: {}", chain(&e)) }),
+            Err(e) => {
+                return Err(ClientError::Reset {
+                    detail: format!("body cut short: {}", chain(&e)),
+                })
+            }
         };
         interpret(status, location.as_deref(), target, body)
     }
@@ -223,7 +265,9 @@ impl Transport {
         let detail = chain(e);
         let lower = detail.to_ascii_lowercase();
         if e.is_timeout() {
-            return ClientError::Timeout { seconds: self.settings.timeout.as_secs() };
+            return ClientError::Timeout {
+                seconds: self.settings.timeout.as_secs(),
+            };
         }
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
             return ClientError::Tls { detail };
@@ -240,12 +284,20 @@ impl Transport {
         {
             return ClientError::Reset { detail };
         }
-        ClientError::Connect { url: self.settings.base_url.clone(), detail }
+        ClientError::Connect {
+            url: self.settings.base_url.clone(),
+            detail,
+        }
     }
 }
 
 /// Maps an answer to success or the D13 error it stands for.
-pub fn interpret(status: u16, location: Option<&str>, target: &str, body: Bytes) -> Result<Response, ClientError> {
+pub fn interpret(
+    status: u16,
+    location: Option<&str>,
+    target: &str,
+    body: Bytes,
+) -> Result<Response, ClientError> {
     let compact = || {
         serde_json::from_slice::<serde_json::Value>(&body)
             .map(|v| v.to_string())
@@ -254,22 +306,36 @@ pub fn interpret(status: u16, location: Option<&str>, target: &str, body: Bytes)
     let json_values_contain = |needle: &str| {
         serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
-            .and_then(|v| v.as_object().map(|o| o.values().any(|x| x.as_str() == Some(needle))))
+            .and_then(|v| {
+                v.as_object()
+                    .map(|o| o.values().any(|x| x.as_str() == Some(needle)))
+            })
             .unwrap_or(false)
     };
     match status {
         200..=299 => {
             // A followed redirect lands on the login page with a 200.
-            if body.windows(30).any(|w| w == b"<title>Log In | Darktrace</title>") {
-                return Err(ClientError::LoginRedirect { target: target.to_string() });
+            if body
+                .windows(30)
+                .any(|w| w == b"<title>Log In | Darktrace</title>")
+            {
+                return Err(ClientError::LoginRedirect {
+                    target: target.to_string(),
+                });
             }
             Ok(Response { status, body })
         }
         301..=303 | 307 | 308 => match location {
-            Some(l) if l.ends_with("/403") => Err(ClientError::Forbidden { target: target.to_string() }),
-            _ => Err(ClientError::LoginRedirect { target: target.to_string() }),
+            Some(l) if l.ends_with("/403") => Err(ClientError::Forbidden {
+                target: target.to_string(),
+            }),
+            _ => Err(ClientError::LoginRedirect {
+                target: target.to_string(),
+            }),
         },
-        400 if json_values_contain("API SIGNATURE ERROR") => Err(ClientError::Signature { body: compact() }),
+        400 if json_values_contain("API SIGNATURE ERROR") => {
+            Err(ClientError::Signature { body: compact() })
+        }
         400 if json_values_contain("API DATE ERROR") => Err(ClientError::Date { body: compact() }),
         400 if json_values_contain("INPUT ERROR") => {
             let message = serde_json::from_slice::<serde_json::Value>(&body)
@@ -280,10 +346,20 @@ pub fn interpret(status: u16, location: Option<&str>, target: &str, body: Bytes)
         }
         // The API guide's documented style: 401 for a bad signature, token or date.
         401 => Err(ClientError::Signature { body: compact() }),
-        403 => Err(ClientError::Forbidden { target: target.to_string() }),
-        407 => Err(ClientError::Proxy { detail: "the proxy requires authentication (HTTP 407)".into() }),
-        500..=599 => Err(ClientError::Server { status, first_bytes: first_bytes(&body) }),
-        _ => Err(ClientError::Unexpected { status, first_bytes: first_bytes(&body) }),
+        403 => Err(ClientError::Forbidden {
+            target: target.to_string(),
+        }),
+        407 => Err(ClientError::Proxy {
+            detail: "the proxy requires authentication (HTTP 407)".into(),
+        }),
+        500..=599 => Err(ClientError::Server {
+            status,
+            first_bytes: first_bytes(&body),
+        }),
+        _ => Err(ClientError::Unexpected {
+            status,
+            first_bytes: first_bytes(&body),
+        }),
     }
 }
 
@@ -340,28 +416,58 @@ mod tests {
 
     #[test]
     fn proxy_credentials_are_redacted() {
-        assert_eq!(redact_url_credentials("http://u:p@proxy:3128"), "http://[redacted]@proxy:3128");
-        assert_eq!(redact_url_credentials("http://proxy:3128"), "http://proxy:3128");
+        assert_eq!(
+            redact_url_credentials("http://u:p@proxy:3128"),
+            "http://[redacted]@proxy:3128"
+        );
+        assert_eq!(
+            redact_url_credentials("http://proxy:3128"),
+            "http://proxy:3128"
+        );
     }
 
     #[test]
     fn d13_signature_and_date_bodies_are_told_apart() {
-        let sig = interpret(400, None, "/status", b"{\n  \"status\": \"API SIGNATURE ERROR\"\n}".to_vec());
+        let sig = interpret(
+            400,
+            None,
+            "/status",
+            b"{\n  \"status\": \"API SIGNATURE ERROR\"\n}".to_vec(),
+        );
         assert!(matches!(sig, Err(ClientError::Signature { .. })));
-        let date = interpret(400, None, "/status", b"{\n  \"status\": \"API DATE ERROR\"\n}".to_vec());
+        let date = interpret(
+            400,
+            None,
+            "/status",
+            b"{\n  \"status\": \"API DATE ERROR\"\n}".to_vec(),
+        );
         assert!(matches!(date, Err(ClientError::Date { .. })));
     }
 
     #[test]
     fn d13_redirects_are_told_apart() {
-        assert!(matches!(interpret(302, Some("/login"), "/x", vec![]), Err(ClientError::LoginRedirect { .. })));
-        assert!(matches!(interpret(302, Some("/403"), "/x", vec![]), Err(ClientError::Forbidden { .. })));
+        assert!(matches!(
+            interpret(302, Some("/login"), "/x", vec![]),
+            Err(ClientError::LoginRedirect { .. })
+        ));
+        assert!(matches!(
+            interpret(302, Some("/403"), "/x", vec![]),
+            Err(ClientError::Forbidden { .. })
+        ));
     }
 
     #[test]
     fn d13_html_is_malformed_with_first_bytes() {
-        let r = interpret(200, None, "/status", b"<html><body>502 Bad Gateway</body></html>".to_vec()).unwrap();
-        let Err(ClientError::Malformed { first_bytes, .. }) = r.json() else { panic!("expected malformed") };
+        let r = interpret(
+            200,
+            None,
+            "/status",
+            b"<html><body>502 Bad Gateway</body></html>".to_vec(),
+        )
+        .unwrap();
+        let Err(ClientError::Malformed { first_bytes, .. }) = r.json() else {
+            panic!("expected malformed")
+        };
         assert!(first_bytes.starts_with("<html>"));
     }
 

@@ -133,7 +133,11 @@ impl Iterator for Windows {
         self.next += 1;
         let off = offset(k, self.step, self.q);
         let to = self.start + off;
-        let from = if self.growing { self.start - self.q } else { to - self.q };
+        let from = if self.growing {
+            self.start - self.q
+        } else {
+            to - self.q
+        };
         Some(Window {
             index: u32::try_from(k).unwrap_or(u32::MAX),
             from,
@@ -152,7 +156,15 @@ impl ExactSizeIterator for Windows {}
 
 /// The D6 event-query windows as an iterator (for schedules too long to collect).
 pub fn iter_windows(start: OffsetDateTime, q: Duration, i: Duration, d: Duration) -> Windows {
-    Windows { start, q, step: i, d, growing: false, next: 0, count: window_count(q, i) }
+    Windows {
+        start,
+        q,
+        step: i,
+        d,
+        growing: false,
+        next: 0,
+        count: window_count(q, i),
+    }
 }
 
 /// The D6 event-query windows: ceil(Q/I) + 1 of them, each exactly Q long.
@@ -168,7 +180,16 @@ pub fn correlation_windows(
     ic: Duration,
     d: Duration,
 ) -> Vec<Window> {
-    Windows { start, q, step: ic, d, growing: true, next: 0, count: window_count(q, ic) }.collect()
+    Windows {
+        start,
+        q,
+        step: ic,
+        d,
+        growing: true,
+        next: 0,
+        count: window_count(q, ic),
+    }
+    .collect()
 }
 
 /// Epoch milliseconds (floor), for `starttime`/`endtime` (D7).
@@ -204,16 +225,35 @@ mod tests {
     const S: OffsetDateTime = datetime!(2024-05-01 12:00:00 UTC);
 
     fn at(h: u8, m: u8, s: u8) -> OffsetDateTime {
-        S.replace_hour(h).unwrap().replace_minute(m).unwrap().replace_second(s).unwrap()
+        S.replace_hour(h)
+            .unwrap()
+            .replace_minute(m)
+            .unwrap()
+            .replace_second(s)
+            .unwrap()
     }
 
     #[test]
     fn d6_guide_example_eleven_windows() {
-        let w = windows(S, Duration::minutes(5), Duration::seconds(30), Duration::ZERO);
+        let w = windows(
+            S,
+            Duration::minutes(5),
+            Duration::seconds(30),
+            Duration::ZERO,
+        );
         assert_eq!(w.len(), 11);
-        assert_eq!((w[0].from, w[0].to, w[0].issue_at), (at(11, 55, 0), at(12, 0, 0), at(12, 0, 0)));
-        assert_eq!((w[1].from, w[1].to, w[1].issue_at), (at(11, 55, 30), at(12, 0, 30), at(12, 0, 30)));
-        assert_eq!((w[10].from, w[10].to, w[10].issue_at), (at(12, 0, 0), at(12, 5, 0), at(12, 5, 0)));
+        assert_eq!(
+            (w[0].from, w[0].to, w[0].issue_at),
+            (at(11, 55, 0), at(12, 0, 0), at(12, 0, 0))
+        );
+        assert_eq!(
+            (w[1].from, w[1].to, w[1].issue_at),
+            (at(11, 55, 30), at(12, 0, 30), at(12, 0, 30))
+        );
+        assert_eq!(
+            (w[10].from, w[10].to, w[10].issue_at),
+            (at(12, 0, 0), at(12, 5, 0), at(12, 5, 0))
+        );
         for (k, win) in w.iter().enumerate() {
             assert_eq!(win.index as usize, k);
             assert_eq!(win.from, at(11, 55, 0) + Duration::seconds(30 * k as i64));
@@ -224,20 +264,39 @@ mod tests {
 
     #[test]
     fn d6_delay_shifts_issue_not_window() {
-        let plain = windows(S, Duration::minutes(5), Duration::seconds(30), Duration::ZERO);
-        let delayed = windows(S, Duration::minutes(5), Duration::seconds(30), Duration::minutes(10));
+        let plain = windows(
+            S,
+            Duration::minutes(5),
+            Duration::seconds(30),
+            Duration::ZERO,
+        );
+        let delayed = windows(
+            S,
+            Duration::minutes(5),
+            Duration::seconds(30),
+            Duration::minutes(10),
+        );
         assert_eq!(delayed.len(), 11);
         for (p, d) in plain.iter().zip(&delayed) {
             assert_eq!((p.from, p.to), (d.from, d.to), "same window");
             assert_eq!(d.issue_at, p.issue_at + Duration::minutes(10));
         }
-        assert_eq!(delayed[0].issue_at, at(12, 10, 0), "nothing before 12:10:00");
+        assert_eq!(
+            delayed[0].issue_at,
+            at(12, 10, 0),
+            "nothing before 12:10:00"
+        );
         assert_eq!(delayed[10].issue_at, at(12, 15, 0), "nothing after S+Q+D");
     }
 
     #[test]
     fn d6_interval_not_dividing_query_time() {
-        let w = windows(S, Duration::minutes(5), Duration::seconds(45), Duration::ZERO);
+        let w = windows(
+            S,
+            Duration::minutes(5),
+            Duration::seconds(45),
+            Duration::ZERO,
+        );
         let ends: Vec<_> = w.iter().map(|w| w.to).collect();
         assert_eq!(
             ends,
@@ -261,7 +320,12 @@ mod tests {
 
     #[test]
     fn d6_interval_longer_than_query_time_gives_two_windows() {
-        let w = windows(S, Duration::minutes(5), Duration::minutes(7), Duration::ZERO);
+        let w = windows(
+            S,
+            Duration::minutes(5),
+            Duration::minutes(7),
+            Duration::ZERO,
+        );
         assert_eq!(w.len(), 2);
         assert_eq!((w[0].from, w[0].to), (at(11, 55, 0), at(12, 0, 0)));
         assert_eq!((w[1].from, w[1].to), (at(12, 0, 0), at(12, 5, 0)));
@@ -271,38 +335,74 @@ mod tests {
     fn d6_non_positive_settings_give_no_windows() {
         assert!(windows(S, Duration::ZERO, Duration::seconds(30), Duration::ZERO).is_empty());
         assert!(windows(S, Duration::minutes(5), Duration::ZERO, Duration::ZERO).is_empty());
-        assert!(windows(S, Duration::minutes(5), Duration::seconds(-1), Duration::ZERO).is_empty());
-        assert_eq!(window_count(Duration::minutes(5), Duration::seconds(30)), 11);
+        assert!(windows(
+            S,
+            Duration::minutes(5),
+            Duration::seconds(-1),
+            Duration::ZERO
+        )
+        .is_empty());
+        assert_eq!(
+            window_count(Duration::minutes(5), Duration::seconds(30)),
+            11
+        );
     }
 
     #[test]
     fn d6_iterator_matches_vec_and_reports_its_length() {
-        let it = iter_windows(S, Duration::minutes(5), Duration::seconds(30), Duration::ZERO);
+        let it = iter_windows(
+            S,
+            Duration::minutes(5),
+            Duration::seconds(30),
+            Duration::ZERO,
+        );
         assert_eq!(it.len(), 11);
         assert_eq!(
             it.collect::<Vec<_>>(),
-            windows(S, Duration::minutes(5), Duration::seconds(30), Duration::ZERO)
+            windows(
+                S,
+                Duration::minutes(5),
+                Duration::seconds(30),
+                Duration::ZERO
+            )
         );
     }
 
     #[test]
     fn d9_correlation_windows_grow_from_s_minus_q() {
-        let w = correlation_windows(S, Duration::minutes(5), Duration::minutes(1), Duration::ZERO);
+        let w = correlation_windows(
+            S,
+            Duration::minutes(5),
+            Duration::minutes(1),
+            Duration::ZERO,
+        );
         assert_eq!(w.len(), 6);
         for (k, win) in w.iter().enumerate() {
             assert_eq!(win.from, at(11, 55, 0));
             assert_eq!(win.to, at(12, k as u8, 0));
             assert_eq!(win.issue_at, win.to);
         }
-        let delayed =
-            correlation_windows(S, Duration::minutes(5), Duration::minutes(1), Duration::minutes(10));
+        let delayed = correlation_windows(
+            S,
+            Duration::minutes(5),
+            Duration::minutes(1),
+            Duration::minutes(10),
+        );
         assert_eq!(delayed[0].issue_at, at(12, 10, 0));
         assert_eq!(delayed[5].issue_at, at(12, 15, 0));
         assert_eq!(delayed[5].to, at(12, 5, 0));
         // Ic not dividing Q: the last query still reaches S + Q.
-        let odd = correlation_windows(S, Duration::minutes(5), Duration::minutes(2), Duration::ZERO);
+        let odd = correlation_windows(
+            S,
+            Duration::minutes(5),
+            Duration::minutes(2),
+            Duration::ZERO,
+        );
         let ends: Vec<_> = odd.iter().map(|w| w.to).collect();
-        assert_eq!(ends, [at(12, 0, 0), at(12, 2, 0), at(12, 4, 0), at(12, 5, 0)]);
+        assert_eq!(
+            ends,
+            [at(12, 0, 0), at(12, 2, 0), at(12, 4, 0), at(12, 5, 0)]
+        );
     }
 
     #[test]
@@ -313,12 +413,21 @@ mod tests {
         assert_eq!(wire_iso(S), "2024-05-01T12:00:00.000Z");
         let offset = datetime!(2024-05-01 14:00:00 +02:00);
         assert_eq!(wire_iso(offset), "2024-05-01T12:00:00.000Z", "always UTC");
-        assert_eq!(wire_ms(datetime!(1969-12-31 23:59:59.9995 UTC)), -1, "floor");
+        assert_eq!(
+            wire_ms(datetime!(1969-12-31 23:59:59.9995 UTC)),
+            -1,
+            "floor"
+        );
     }
 
     #[test]
     fn d7_event_time_adjustment_both_directions() {
-        let w = windows(S, Duration::minutes(5), Duration::seconds(30), Duration::ZERO)[0];
+        let w = windows(
+            S,
+            Duration::minutes(5),
+            Duration::seconds(30),
+            Duration::ZERO,
+        )[0];
         // E = +120 s: Darktrace's clock is 2 minutes behind ours.
         let plus = w.to_darktrace_clock(Duration::seconds(120));
         assert_eq!((plus.from, plus.to), (at(11, 53, 0), at(11, 58, 0)));
@@ -326,11 +435,17 @@ mod tests {
         assert_eq!(plus.endtime_ms(), wire_ms(at(11, 58, 0)));
         assert_eq!(plus.from_iso(), "2024-05-01T11:53:00.000Z");
         assert_eq!(plus.to_iso(), "2024-05-01T11:58:00.000Z");
-        assert_eq!(from_darktrace_clock(at(11, 58, 0), Duration::seconds(120)), at(12, 0, 0));
+        assert_eq!(
+            from_darktrace_clock(at(11, 58, 0), Duration::seconds(120)),
+            at(12, 0, 0)
+        );
         // E = −90 s: Darktrace's clock is ahead.
         let minus = to_darktrace_clock(&w, Duration::seconds(-90));
         assert_eq!((minus.from, minus.to), (at(11, 56, 30), at(12, 1, 30)));
-        assert_eq!(from_darktrace_clock(at(12, 1, 30), Duration::seconds(-90)), at(12, 0, 0));
+        assert_eq!(
+            from_darktrace_clock(at(12, 1, 30), Duration::seconds(-90)),
+            at(12, 0, 0)
+        );
         // Round trip: a record at the window's Darktrace end lands on our window end.
         for e in [-3600i64, -1, 0, 1, 7200] {
             let e = Duration::seconds(e);
@@ -344,7 +459,12 @@ mod tests {
 
     #[test]
     fn d6_window_contains_is_inclusive() {
-        let w = windows(S, Duration::minutes(5), Duration::seconds(30), Duration::ZERO)[0];
+        let w = windows(
+            S,
+            Duration::minutes(5),
+            Duration::seconds(30),
+            Duration::ZERO,
+        )[0];
         assert!(w.contains(w.from) && w.contains(w.to));
         assert!(!w.contains(w.to + Duration::nanoseconds(1)));
         assert!(!w.contains(w.from - Duration::nanoseconds(1)));
@@ -352,8 +472,17 @@ mod tests {
 
     #[test]
     fn statement_8_event_at_1201_lies_in_windows_two_to_ten() {
-        let w = windows(S, Duration::minutes(5), Duration::seconds(30), Duration::ZERO);
-        let hits: Vec<u32> = w.iter().filter(|w| w.contains(at(12, 1, 0))).map(|w| w.index).collect();
+        let w = windows(
+            S,
+            Duration::minutes(5),
+            Duration::seconds(30),
+            Duration::ZERO,
+        );
+        let hits: Vec<u32> = w
+            .iter()
+            .filter(|w| w.contains(at(12, 1, 0)))
+            .map(|w| w.index)
+            .collect();
         assert_eq!(hits, (2..=10).collect::<Vec<_>>());
     }
 

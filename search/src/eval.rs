@@ -404,7 +404,7 @@ mod tests {
 mod proptests {
     use proptest::prelude::*;
 
-    use crate::testutil::{any_query, query_like_text, test_doc};
+    use crate::testutil::{any_query, grammar_text, query_like_text, test_doc};
     use crate::{matches, parse};
 
     proptest! {
@@ -414,7 +414,7 @@ mod proptests {
         }
 
         #[test]
-        fn never_panics_on_parsed_text(input in query_like_text(), doc in test_doc()) {
+        fn never_panics_on_parsed_text(input in prop_oneof![query_like_text(), grammar_text()], doc in test_doc()) {
             if let Ok(q) = parse(&input) {
                 let _ = matches(&q, &doc);
             }

@@ -957,7 +957,7 @@ mod tests {
 mod proptests {
     use proptest::prelude::*;
 
-    use crate::testutil::query_like_text;
+    use crate::testutil::{grammar_text, query_like_text};
     use crate::{parse, parse_with_limit};
 
     fn check_error_offset(input: &str, result: Result<crate::Query, crate::ParseError>) -> Result<(), TestCaseError> {
@@ -976,7 +976,7 @@ mod proptests {
         }
 
         #[test]
-        fn never_panics_on_query_like_text(input in query_like_text()) {
+        fn never_panics_on_query_like_text(input in prop_oneof![query_like_text(), grammar_text()]) {
             check_error_offset(&input, parse(&input))?;
             check_error_offset(&input, parse_with_limit(&input, 1))?;
         }

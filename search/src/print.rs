@@ -296,7 +296,7 @@ fn write_bound(f: &mut Formatter<'_>, b: &Bound) -> fmt::Result {
 mod tests {
     use proptest::prelude::*;
 
-    use crate::testutil::{any_query, normalize, query_like_text, test_doc};
+    use crate::testutil::{any_query, grammar_text, normalize, query_like_text, test_doc};
     use crate::{matches, parse, parse_with_limit, Bound, Query, TermValue, MAX_DEPTH};
 
     fn printed(input: &str) -> String {
@@ -382,26 +382,29 @@ mod tests {
 
     #[test]
     fn printing_never_nests_deeper_than_the_input() {
-        let n = MAX_DEPTH;
-        let chain = |open: &str, close: &str| format!("{}a{}", open.repeat(n), close.repeat(n));
-        let cases = [
-            chain("(", ")"),
-            chain("NOT ", ""),
-            chain("-", ""),
-            chain("NOT (", ")"),
-            chain("f:(", ")"),
-            chain("(x OR NOT ", ")"),
-            chain("(NOT x ", ")"),
+        // Each chain is repeated as often as the limit allows, so the input sits
+        // at the limit and any extra nesting in the printed text would fail.
+        let chains: &[(&str, &str)] = &[
+            ("(", ")"),
+            ("NOT ", ""),
+            ("-", ""),
+            ("NOT (", ")"),
+            ("f:(", ")"),
+            ("(x OR NOT ", ")"),
+            ("(NOT x ", ")"),
             // Each level is `-a b (...) c`: a must-not clause beside plain ones,
-            // which prints as `-a b (...) c` rather than adding `(b OR ...)`.
-            chain("-a b (", ") c"),
-            chain("x AND (-a b ", " c)"),
-            chain("NOT (-a b ", " c)"),
-            chain("(NOT a AND (b OR ", "))"),
+            // which prints back as `-a b ... c` rather than adding `(b OR ...)`.
+            ("-a b (", ") c"),
+            ("x AND (-a b ", " c)"),
+            ("NOT (-a b ", " c)"),
+            ("(NOT a AND (b OR ", "))"),
         ];
-        for input in &cases {
-            assert!(parse(input).is_ok(), "{input}");
-            assert_round_trip(input, MAX_DEPTH);
+        for &(open, close) in chains {
+            let chain = |reps: usize| format!("{}a{}", open.repeat(reps), close.repeat(reps));
+            let reps = (1..=MAX_DEPTH).rev().find(|&r| parse(&chain(r)).is_ok());
+            let reps = reps.unwrap_or_else(|| panic!("{open:?} chain never parses"));
+            assert!(reps >= MAX_DEPTH / 2 - 1, "{open:?}: only {reps} levels");
+            assert_round_trip(&chain(reps), MAX_DEPTH);
         }
     }
 
@@ -427,20 +430,34 @@ mod tests {
         }
 
         #[test]
-        fn parsed_text_round_trips(input in query_like_text()) {
+        fn parsed_text_round_trips(input in prop_oneof![query_like_text(), grammar_text()]) {
             if let Ok(q) = parse(&input) {
                 let text = q.to_string();
-                prop_assert_eq!(parse(&text), Ok(q), "{:?} printed as {:?}", input, text);
+                let again = parse(&text);
+                prop_assert_eq!(again.as_ref(), Ok(&q), "{:?} printed as {:?}", input, text);
+                prop_assert_eq!(again.map(|a| a.to_string()), Ok(text));
             }
         }
 
         #[test]
-        fn round_trip_holds_at_a_small_depth_limit(input in query_like_text()) {
-            // A limit of 2 is reached by most generated nesting, so this checks
-            // that printed text never needs more nesting than its source.
-            if let Ok(q) = parse_with_limit(&input, 2) {
+        fn printed_text_needs_no_more_nesting_than_its_source(input in grammar_text()) {
+            // The smallest limit that accepts the input is its nesting depth; the
+            // printed text must reparse, to the same tree, under that same limit.
+            let depth = (0..=MAX_DEPTH).find(|&d| parse_with_limit(&input, d).is_ok());
+            if let Some(depth) = depth {
+                let q = parse_with_limit(&input, depth).map_err(|e| TestCaseError::fail(e.to_string()))?;
                 let text = q.to_string();
-                prop_assert_eq!(parse_with_limit(&text, 2), Ok(q), "{:?} printed as {:?}", input, text);
+                prop_assert_eq!(parse_with_limit(&text, depth), Ok(q), "{:?} printed as {:?}", input, text);
+            }
+        }
+
+        #[test]
+        fn printing_keeps_the_meaning_of_parsed_text(input in grammar_text(), docs in proptest::collection::vec(test_doc(), 1..6)) {
+            if let Ok(q) = parse(&input) {
+                let again = parse(&q.to_string()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                for doc in &docs {
+                    prop_assert_eq!(matches(&q, doc), matches(&again, doc));
+                }
             }
         }
     }

@@ -203,3 +203,48 @@ pub(crate) fn test_doc() -> impl Strategy<Value = TestDoc> {
     (proptest::collection::vec(pair, 0..8), message)
         .prop_map(|(fields, message)| TestDoc { fields, message })
 }
+
+
+/// Query text built from the grammar, in all its spellings (operator symbols,
+/// prefixes, groups, field groups, every range form, spaced colons, escapes),
+/// so most of it parses and much of it nests.
+pub(crate) fn grammar_text() -> impl Strategy<Value = String> {
+    let word = proptest::sample::select(
+        &[
+            "conn", "10.0.0.1", "a*", "b?c", r"fe80\:\:1", r"\AND", "x-y", r"\-5", "é", "ANDROID",
+            "*ssl*", r"a\*b", "443",
+        ][..],
+    );
+    let value = proptest::sample::select(
+        &["-5", "conn", "443", "*", "1714521600.0", r"a\ b", r#""a \"q\" b""#, "c*"][..],
+    );
+    let field = || proptest::sample::select(&["@type", "@fields.src_ip", "f", r"a\:b"][..]);
+    let colon = || proptest::sample::select(&[":", " :", ": ", " : "][..]);
+    let range = proptest::sample::select(
+        &[
+            "[1 TO 5]", "{1 TO 5}", "[1 TO 5}", "{* TO 5]", "[2024-05-01T00:00:00 TO *]", ">5",
+            ">=5", "<5", "<=1714521600.0", r#"["a b" TO "*"]"#,
+        ][..],
+    );
+    let leaf = prop_oneof![
+        2 => word.prop_map(str::to_string),
+        1 => Just(r#""a phrase""#.to_string()),
+        1 => Just("*".to_string()),
+        1 => Just("*:*".to_string()),
+        4 => (field(), colon(), value).prop_map(|(f, c, v)| format!("{f}{c}{v}")),
+        2 => (field(), colon(), range).prop_map(|(f, c, r)| format!("{f}{c}{r}")),
+    ];
+    leaf.prop_recursive(6, 48, 3, move |inner| {
+        let binary = proptest::sample::select(
+            &[" AND ", " && ", " OR ", " || ", " ", " AND NOT ", " -", " +", " NOT ", " OR NOT "][..],
+        );
+        let prefix = proptest::sample::select(&["NOT ", "!", "-", "+", "NOT NOT "][..]);
+        prop_oneof![
+            3 => (inner.clone(), binary, inner.clone()).prop_map(|(a, op, b)| format!("{a}{op}{b}")),
+            2 => inner.clone().prop_map(|q| format!("({q})")),
+            1 => (prefix, inner.clone()).prop_map(|(p, q)| format!("{p}{q}")),
+            1 => (field(), inner).prop_map(|(f, q)| format!("{f}:({q})")),
+        ]
+    })
+}
+

@@ -586,6 +586,7 @@ fn trigger_value(filter_type: &str, argument: &Value, conn: Option<&Connection>)
         ("Destination port", Some(c)) => c.dst_port.to_string(),
         ("Application protocol", Some(c)) => c.app.clone(),
         ("Rare external endpoint" | "Rare domain", _) => "100".to_string(),
+        ("SMB share", _) => "ADMIN$".to_string(),
         _ => text(argument),
     };
     Value::String(s)

@@ -1,0 +1,75 @@
+//! The private token appears in no log line (at any level), no journal entry and
+//! no `Debug` output.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use dt_mock::{MockClock, MockConfig, TokenSet};
+use dt_protocol::{sign, DateFormat, Secret};
+use time::macros::datetime;
+
+use crate::support::{raw, start};
+
+/// Log lines captured from the current thread's subscriber.
+#[derive(Clone, Default)]
+pub struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Lines {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures every log event of this thread at TRACE level. `#[tokio::test]` runs on
+/// one thread, so the mock's tasks log here too.
+pub fn capture_logs() -> (Lines, tracing::subscriber::DefaultGuard) {
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (lines, tracing::subscriber::set_default(subscriber))
+}
+
+const SECRET: &str = "s3cr3t-Private-Zq9x";
+const PUBLIC: &str = "team-public";
+
+#[tokio::test]
+async fn private_token_is_never_logged_journaled_or_debug_printed() {
+    let (lines, _guard) = capture_logs();
+    let now = datetime!(2024-05-01 12:00:00 UTC);
+    let tokens = TokenSet::parse_pairs([format!("{PUBLIC}:{SECRET}").as_str()]).unwrap();
+    let config = MockConfig::new(tokens.clone(), MockClock::manual(now));
+    let m = start(config).await;
+    let date = DateFormat::Compact.format(now);
+    let good = sign(&Secret::new(SECRET), "/status", PUBLIC, &date);
+    let bad = sign(&Secret::new("other"), "/status", PUBLIC, &date);
+    let late = DateFormat::Compact.format(now + time::Duration::hours(2));
+    for (sig, d) in [(&good, &date), (&bad, &date), (&good, &late)] {
+        let _ = raw(m.addr, "GET", "/status", &[("DTAPI-Token", PUBLIC), ("DTAPI-Date", d), ("DTAPI-Signature", sig)], b"").await;
+    }
+    let _ = raw(m.addr, "GET", "/status", &[("DTAPI-Token", PUBLIC)], b"").await;
+    let journal = raw(m.addr, "GET", "/_mock/journal", &[], b"").await;
+
+    assert!(lines.text().contains("rejected"), "logging was captured");
+    assert!(!lines.text().contains(SECRET), "a log line holds the secret");
+    assert!(journal.text().contains(PUBLIC), "the journal was read");
+    assert!(!journal.text().contains(SECRET), "the journal holds the secret");
+    for shown in [format!("{tokens:?}"), format!("{:?}", m.state.tokens), format!("{:?}", m.state.settings)] {
+        assert!(!shown.contains(SECRET), "Debug shows the secret: {shown}");
+    }
+    let token_err = TokenSet::parse_pairs([SECRET]).unwrap_err();
+    assert!(!token_err.to_string().contains(SECRET));
+}
