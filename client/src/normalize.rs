@@ -11,9 +11,10 @@
 //!   is epoch milliseconds, anything smaller epoch seconds. This reads `epochdate`
 //!   (seconds, float) and `timems`/`time`/`creationTime` (ms) correctly, and any user
 //!   column too; the two ranges only overlap for dates before 1973 or after year 5138.
-//!   Decimal fractions are read from the number's text, not through a float, so
-//!   `1647342620.459522` is exactly `…20.459522Z`. Strings are read as D2 dates
-//!   (zone-less = UTC). The event time adjustment E is added (D7).
+//!   Fractional numbers are rounded to the microsecond (exact for `epochdate`'s six
+//!   decimals: `1647342620.459522` is `…20.459522Z`); numeric strings are read exactly.
+//!   Other strings are read as D2 dates (zone-less = UTC). The event time adjustment E
+//!   is added (D7).
 //! - `timestamp` is RFC 3339 in UTC with `Z`, and only as many fractional digits as it
 //!   needs (none, 3, 6 or 9).
 //! - Ports are JSON numbers; a value that is not a port (0..=65535) is left out.
@@ -26,8 +27,9 @@
 //!   otherwise the lowercase hex SHA-1 of timestamp, src_ip, dest_ip, src_port,
 //!   dest_port and signature, joined by U+001F (absent = empty).
 //!
-//! Speed: the field map is compiled once ([`Normalizer::new`]); per record only the
-//! output strings are allocated.
+//! Speed: the field map is compiled once ([`Normalizer::new`]) and each record is walked
+//! once for all fields ([`FieldMap::resolve`]); per record only the output strings are
+//! allocated.
 
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -204,21 +206,26 @@ fn decimal(text: &str) -> Option<(i128, i128)> {
     Some(if neg { (-int, -f) } else { (int, f) })
 }
 
-/// An epoch number (seconds or ms, see the module doc) as a time.
+/// An epoch number written as text (seconds or ms, see the module doc), read exactly.
 fn epoch(text: &str) -> Option<OffsetDateTime> {
-    let (int, frac) = match decimal(text) {
-        Some(d) => d,
-        None => {
-            // Exponent notation: go through a float, rounded to microseconds.
-            let f: f64 = text.parse().ok().filter(|f: &f64| f.is_finite())?;
-            let micros = (f * 1e6).round();
-            if micros.abs() > 1e30 {
-                return None;
-            }
-            let micros = micros as i128;
-            (micros / 1_000_000, (micros % 1_000_000) * 1_000)
-        }
-    };
+    match decimal(text) {
+        Some((int, frac)) => epoch_parts(int, frac),
+        None => epoch_float(text.parse().ok()?),
+    }
+}
+
+/// An epoch number given as a float, rounded to the microsecond.
+fn epoch_float(f: f64) -> Option<OffsetDateTime> {
+    if !f.is_finite() || f.abs() > 1e18 {
+        return None;
+    }
+    let micros = if f.abs() >= MS_THRESHOLD as f64 { (f * 1e3).round() } else { (f * 1e6).round() };
+    let micros = micros as i128;
+    OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000).ok()
+}
+
+/// An epoch value given as integer part and fraction (in nanounits, same sign).
+fn epoch_parts(int: i128, frac: i128) -> Option<OffsetDateTime> {
     let nanos = if int.abs() >= MS_THRESHOLD {
         int * 1_000_000 + frac / 1_000
     } else {
@@ -230,7 +237,11 @@ fn epoch(text: &str) -> Option<OffsetDateTime> {
 /// Reads a timestamp value (see the module doc), before the adjustment.
 pub fn parse_timestamp(value: &Value) -> Option<OffsetDateTime> {
     match value {
-        Value::Number(n) => epoch(&n.to_string()),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => epoch_parts(i128::from(i), 0),
+            (None, Some(f)) => epoch_float(f),
+            (None, None) => None,
+        },
         Value::String(s) => {
             let s = s.trim();
             if s.starts_with(|c: char| c.is_ascii_digit() || c == '-') && decimal(s).is_some() {
@@ -315,7 +326,8 @@ impl Normalizer {
             (Source::AdvancedSearch, Some(s @ Value::Object(_))) => s,
             _ => &record,
         };
-        let get = |f: Field| self.map.get(root, f);
+        let fields = self.map.resolve(root);
+        let get = |f: Field| fields.get(f);
         let text = |f: Field| get(f).and_then(scalar_text);
         let timestamp = get(Field::Timestamp)
             .and_then(parse_timestamp)

@@ -17,7 +17,8 @@
 //!   read as a must-not clause of the whole OR level).
 //! - An `And` whose children are all `Not` except one `Or` is what the parser
 //!   builds from `-a b c`, and prints back in that form (`-a b c`), which needs no
-//!   parentheses and so no extra nesting.
+//!   parentheses and so no extra nesting; as a child of an `Or` it prints as
+//!   `NOT a AND (b OR c)`, which there is the shallower form.
 //! - Trees the parser never builds still print as text with the same meaning:
 //!   an empty `And` as `*`, an empty `Or` as `NOT *`, a one-child `And`/`Or` as
 //!   its child, a bare `Wildcard("*")` as `**`, an empty word as `""`.
@@ -67,7 +68,9 @@ fn write_query(f: &mut Formatter<'_>, q: &Query, place: Place) -> fmt::Result {
         Query::And(qs) => match qs.as_slice() {
             [] => write_query(f, &Query::All, place),
             [only] => write_query(f, only, place),
-            _ if is_modifier_shape(qs) => {
+            // Inside an `Or` the plain form needs no parentheses of its own, so it is
+            // never deeper than the source; elsewhere the `-a b c` form is shallower.
+            _ if is_modifier_shape(qs) && place != Place::OrMember => {
                 let paren = place != Place::Top;
                 open(f, paren)?;
                 write_modifier_form(f, qs)?;
@@ -333,7 +336,8 @@ mod tests {
             ("a -b", "a AND NOT b"),
             ("-a b c", "-a b c"),
             ("NOT a AND (b OR c)", "-a b c"),
-            ("x OR (-a b c)", "x OR (-a b c)"),
+            ("x OR (-a b c)", "x OR NOT a AND (b OR c)"),
+            ("(b OR c) AND NOT a OR x", "(b OR c) AND NOT a OR x"),
             ("+a +b", "a AND b"),
             ("*", "*"),
             ("*:*", "*"),
@@ -398,6 +402,10 @@ mod tests {
             ("x AND (-a b ", " c)"),
             ("NOT (-a b ", " c)"),
             ("(NOT a AND (b OR ", "))"),
+            // Found by the property below: an AND chain of a group and a NOT, as
+            // one alternative of an OR.
+            ("(b OR c) AND NOT a OR (", ")"),
+            ("x OR (-a b ", " c)"),
         ];
         for &(open, close) in chains {
             let chain = |reps: usize| format!("{}a{}", open.repeat(reps), close.repeat(reps));

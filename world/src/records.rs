@@ -16,7 +16,6 @@ use crate::search::{push_json_str, RecordInput, ID_LEN};
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Fv<'a> {
     S(&'a str),
-    I(i64),
     U(u64),
     F(f64),
     B(bool),
@@ -29,7 +28,6 @@ impl Fv<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
         match *self {
             Fv::S(s) => push_json_str(out, s),
-            Fv::I(i) => out.extend_from_slice(i.to_string().as_bytes()),
             Fv::U(u) => out.extend_from_slice(u.to_string().as_bytes()),
             Fv::F(f) => write_f64(out, f),
             Fv::B(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
@@ -61,7 +59,6 @@ impl Fv<'_> {
     fn write_message(&self, msg: &mut String) {
         match *self {
             Fv::S(s) => msg.push_str(s),
-            Fv::I(i) => msg.push_str(&i.to_string()),
             Fv::U(u) => msg.push_str(&u.to_string()),
             Fv::F(f) => msg.push_str(&f64_text(f)),
             Fv::B(b) => msg.push_str(if b { "true" } else { "false" }),
@@ -230,7 +227,6 @@ mod tests {
             ("answers", Fv::L(&answers)),
             ("TTLs", Fv::F64s(&[300.0])),
             ("note", Fv::S("quote \" and tab \t")),
-            ("delta", Fv::I(-3)),
             ("raw", Fv::J(&v)),
         ];
         let text = build_source(1_714_564_800_123_456, "dns", &fields);
@@ -241,7 +237,7 @@ mod tests {
         assert_eq!(parsed["@timestamp"], "2024-05-01T12:00:00");
         assert_eq!(
             parsed["@message"],
-            "1714564800.1235\tCabcdefABCDEFGHIJK01\t10.10.2.15\t51234\t1.25\ttrue\t[203.0.113.10]\t[300.0]\tquote \" and tab \t\t-3\t{\"a\":[1,\"x\"]}"
+            "1714564800.1235\tCabcdefABCDEFGHIJK01\t10.10.2.15\t51234\t1.25\ttrue\t[203.0.113.10]\t[300.0]\tquote \" and tab \t\t{\"a\":[1,\"x\"]}"
         );
         let vals = indexed_values("dns", &fields);
         assert_eq!(vals[2].as_deref(), Some("10.10.2.15"));
