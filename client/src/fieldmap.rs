@@ -25,8 +25,8 @@
 //! candidate-by-candidate reading, and a test holds the two to the same answers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::BuildHasherDefault;
 use std::fmt;
+use std::hash::BuildHasherDefault;
 use std::str::FromStr;
 
 use serde_json::Value;
@@ -318,17 +318,25 @@ impl Path {
         check_path(text)?;
         let segments = text
             .split('.')
-            .map(|s| Segment { key: s.into(), index: s.parse().ok() })
+            .map(|s| Segment {
+                key: s.into(),
+                index: s.parse().ok(),
+            })
             .collect();
-        Ok(Path { text: text.into(), segments })
+        Ok(Path {
+            text: text.into(),
+            segments,
+        })
     }
 
     fn resolve<'a>(&self, root: &'a Value) -> Option<&'a Value> {
-        self.segments.iter().try_fold(root, |current, seg| match current {
-            Value::Object(map) => map.get(&*seg.key),
-            Value::Array(items) => seg.index.and_then(|n| items.get(n)),
-            _ => None,
-        })
+        self.segments
+            .iter()
+            .try_fold(root, |current, seg| match current {
+                Value::Object(map) => map.get(&*seg.key),
+                Value::Array(items) => seg.index.and_then(|n| items.get(n)),
+                _ => None,
+            })
     }
 }
 
@@ -495,7 +503,9 @@ impl Trie {
                         }
                     };
                 }
-                nodes[at].leaves.push((field, u32::try_from(priority).unwrap_or(u32::MAX)));
+                nodes[at]
+                    .leaves
+                    .push((field, u32::try_from(priority).unwrap_or(u32::MAX)));
             }
         }
         Trie { nodes }
@@ -707,7 +717,10 @@ mod tests {
     #[test]
     fn d12_dotted_keys_are_not_flattened() {
         let map = FieldMap::default();
-        assert_eq!(map.get(&json!({"@fields.source_ip": "10.1.1.1"}), Field::SrcIp), None);
+        assert_eq!(
+            map.get(&json!({"@fields.source_ip": "10.1.1.1"}), Field::SrcIp),
+            None
+        );
     }
 
     #[test]
@@ -764,7 +777,10 @@ mod tests {
         }
         big.insert("timems".into(), json!(1_700_000_000_000u64));
         let big = Value::Object(big);
-        assert_eq!(maps[0].resolve(&big).get(Field::Timestamp), maps[0].get(&big, Field::Timestamp));
+        assert_eq!(
+            maps[0].resolve(&big).get(Field::Timestamp),
+            maps[0].get(&big, Field::Timestamp)
+        );
         assert!(maps[0].resolve(&big).get(Field::Timestamp).is_some());
     }
 

@@ -219,7 +219,11 @@ fn epoch_float(f: f64) -> Option<OffsetDateTime> {
     if !f.is_finite() || f.abs() > 1e18 {
         return None;
     }
-    let micros = if f.abs() >= MS_THRESHOLD as f64 { (f * 1e3).round() } else { (f * 1e6).round() };
+    let micros = if f.abs() >= MS_THRESHOLD as f64 {
+        (f * 1e3).round()
+    } else {
+        (f * 1e6).round()
+    };
     let micros = micros as i128;
     OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000).ok()
 }
@@ -727,16 +731,6 @@ mod tests {
                 h
             })
             .collect();
-        let mut times = Vec::new();
-        for _ in 0..5 {
-            let rs = records.clone();
-            let t0 = std::time::Instant::now();
-            let out: Vec<NormalizedEvent> =
-                rs.into_iter().map(|r| n.normalize(r, Source::AdvancedSearch, Kind::Event, Some("IP Query"))).collect();
-            times.push(t0.elapsed());
-            drop(out);
-        }
-        eprintln!("TIMING {times:?}");
         let out: Vec<NormalizedEvent> = records
             .into_iter()
             .map(|r| n.normalize(r, Source::AdvancedSearch, Kind::Event, Some("IP Query")))

@@ -16,6 +16,9 @@ use time::OffsetDateTime;
 
 use crate::error::{first_bytes, ClientError};
 
+/// A URL and the DTAPI headers to send with it.
+pub type SignedRequest = (String, Vec<(&'static str, String)>);
+
 /// The source of the time that goes into `DTAPI-Date`.
 pub type SignClock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
@@ -187,7 +190,7 @@ impl Transport {
         method: &str,
         target: &str,
         body: Option<&[u8]>,
-    ) -> Result<(String, Vec<(&'static str, String)>), ClientError> {
+    ) -> Result<SignedRequest, ClientError> {
         let url = self.url(target)?;
         let wire = wire_target(&url);
         let date = self.settings.date_format.format((self.clock)());

@@ -57,7 +57,10 @@ impl Case {
 
 impl std::fmt::Debug for Case {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Case").field("id", &self.id).field("tags", &self.tags).finish_non_exhaustive()
+        f.debug_struct("Case")
+            .field("id", &self.id)
+            .field("tags", &self.tags)
+            .finish_non_exhaustive()
     }
 }
 
@@ -76,12 +79,24 @@ pub struct Failure {
 impl Failure {
     /// A failure without a request (setup problems, client-side checks).
     pub fn new(expected: impl Into<String>, actual: impl Into<String>) -> Self {
-        Failure { expected: expected.into(), actual: actual.into(), exchange: None }
+        Failure {
+            expected: expected.into(),
+            actual: actual.into(),
+            exchange: None,
+        }
     }
 
     /// A failure shown by an exchange.
-    pub fn with(exchange: &Exchange, expected: impl Into<String>, actual: impl Into<String>) -> Self {
-        Failure { expected: expected.into(), actual: actual.into(), exchange: Some(exchange.clone()) }
+    pub fn with(
+        exchange: &Exchange,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
+        Failure {
+            expected: expected.into(),
+            actual: actual.into(),
+            exchange: Some(exchange.clone()),
+        }
     }
 }
 

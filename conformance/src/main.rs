@@ -78,7 +78,12 @@ async fn real_main() -> Result<ExitCode> {
     let cli = Cli::parse();
     let Command::Server(args) = cli.command;
     let opts = RunOptions {
-        filter: args.filter.as_deref().map(regex::Regex::new).transpose().context("--filter")?,
+        filter: args
+            .filter
+            .as_deref()
+            .map(regex::Regex::new)
+            .transpose()
+            .context("--filter")?,
         tags: args
             .tags
             .iter()
@@ -102,14 +107,22 @@ async fn real_main() -> Result<ExitCode> {
     let target = if args.mock {
         Target::in_process().await?
     } else {
-        let (Some(url), Some(key), Some(secret)) = (&args.url, &args.api_key, &args.api_secret) else {
+        let (Some(url), Some(key), Some(secret)) = (&args.url, &args.api_key, &args.api_secret)
+        else {
             bail!("--url, --api-key and --api-secret (or DT_URL, DT_API_KEY, DT_API_SECRET) are required");
         };
-        let tls = TlsOptions { insecure: args.insecure, ca: args.ca.clone() };
+        let tls = TlsOptions {
+            insecure: args.insecure,
+            ca: args.ca.clone(),
+        };
         Target::url(url, key, Secret::new(secret.as_str()), &tls).await?
     };
     let base = target.base_url.clone();
     let report = run(&all, &target, &opts, |r| println!("{}", render(r, &base))).await;
     println!("{}", report.summary());
-    Ok(if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.failed() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

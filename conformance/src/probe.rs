@@ -58,7 +58,11 @@ impl Probe {
 
     /// A correctly signed JSON POST.
     pub fn post_json(target: impl Into<String>, body: impl Into<String>) -> Self {
-        Probe { method: "POST", body: Some(body.into()), ..Probe::get(target) }
+        Probe {
+            method: "POST",
+            body: Some(body.into()),
+            ..Probe::get(target)
+        }
     }
 
     /// Signs differently.
@@ -85,7 +89,12 @@ impl Probe {
     }
 
     /// The headers to send, computed from the credentials and `now`.
-    pub fn headers(&self, api_key: &str, api_secret: &Secret, now: OffsetDateTime) -> (Vec<(String, String)>, String, String) {
+    pub fn headers(
+        &self,
+        api_key: &str,
+        api_secret: &Secret,
+        now: OffsetDateTime,
+    ) -> (Vec<(String, String)>, String, String) {
         let date = match &self.date {
             DateSpec::Now(off, fmt) => fmt.format(now + *off),
             DateSpec::Literal(s) => s.clone(),
@@ -95,8 +104,14 @@ impl Probe {
             _ => self.natural_signed_target(),
         };
         let (public, secret) = match &self.signing {
-            Signing::WrongSecret => (api_key.to_string(), Secret::new(format!("{}-wrong", api_secret.expose_secret().len()))),
-            Signing::UnknownToken => ("dt-conformance-unknown-token".to_string(), api_secret.clone()),
+            Signing::WrongSecret => (
+                api_key.to_string(),
+                Secret::new(format!("{}-wrong", api_secret.expose_secret().len())),
+            ),
+            Signing::UnknownToken => (
+                "dt-conformance-unknown-token".to_string(),
+                api_secret.clone(),
+            ),
             _ => (api_key.to_string(), api_secret.clone()),
         };
         if matches!(self.signing, Signing::Unsigned) {
@@ -161,7 +176,12 @@ impl Exchange {
             body.truncate(cut);
             body.push('…');
         }
-        format!("HTTP {} {} {:?}", self.status, self.content_type.as_deref().unwrap_or("-"), body)
+        format!(
+            "HTTP {} {} {:?}",
+            self.status,
+            self.content_type.as_deref().unwrap_or("-"),
+            body
+        )
     }
 
     /// A curl command that sends exactly this request (valid while its date is in
@@ -172,7 +192,10 @@ impl Exchange {
             cmd.push_str(&format!(" -H '{k}: {v}'"));
         }
         if let Some(b) = &self.request_body {
-            cmd.push_str(&format!(" -H 'Content-Type: application/json' --data-raw '{}'", b.replace('\'', "'\\''")));
+            cmd.push_str(&format!(
+                " -H 'Content-Type: application/json' --data-raw '{}'",
+                b.replace('\'', "'\\''")
+            ));
         }
         cmd
     }

@@ -50,19 +50,33 @@ pub struct Report {
 impl Report {
     /// Cases that passed.
     pub fn passed(&self) -> usize {
-        self.results.iter().filter(|r| r.outcome == "passed").count()
+        self.results
+            .iter()
+            .filter(|r| r.outcome == "passed")
+            .count()
     }
     /// Cases that failed.
     pub fn failed(&self) -> usize {
-        self.results.iter().filter(|r| r.outcome == "failed").count()
+        self.results
+            .iter()
+            .filter(|r| r.outcome == "failed")
+            .count()
     }
     /// Cases skipped.
     pub fn skipped(&self) -> usize {
-        self.results.iter().filter(|r| r.outcome == "skipped").count()
+        self.results
+            .iter()
+            .filter(|r| r.outcome == "skipped")
+            .count()
     }
     /// The closing line.
     pub fn summary(&self) -> String {
-        format!("{} passed, {} failed, {} skipped", self.passed(), self.failed(), self.skipped())
+        format!(
+            "{} passed, {} failed, {} skipped",
+            self.passed(),
+            self.failed(),
+            self.skipped()
+        )
     }
 }
 
@@ -81,7 +95,12 @@ fn skip_reason(case: &Case, target: &Target) -> Option<String> {
 }
 
 /// Runs the selected cases one after another, printing a line each through `out`.
-pub async fn run(cases: &[Case], target: &Target, opts: &RunOptions, mut out: impl FnMut(&CaseResult)) -> Report {
+pub async fn run(
+    cases: &[Case],
+    target: &Target,
+    opts: &RunOptions,
+    mut out: impl FnMut(&CaseResult),
+) -> Report {
     let start = Instant::now();
     let mut results = Vec::new();
     for case in cases {
@@ -97,7 +116,14 @@ pub async fn run(cases: &[Case], target: &Target, opts: &RunOptions, mut out: im
             None => match tokio::time::timeout(Duration::from_secs(60), (case.run)(target)).await {
                 Ok(Ok(())) => ("passed", None, None),
                 Ok(Err(f)) => ("failed", None, Some(f)),
-                Err(_) => ("failed", None, Some(Failure::new("the case to finish within 60 s", "it timed out"))),
+                Err(_) => (
+                    "failed",
+                    None,
+                    Some(Failure::new(
+                        "the case to finish within 60 s",
+                        "it timed out",
+                    )),
+                ),
             },
         };
         let r = CaseResult {
@@ -111,21 +137,39 @@ pub async fn run(cases: &[Case], target: &Target, opts: &RunOptions, mut out: im
         out(&r);
         results.push(r);
     }
-    Report { target: target.base_url.clone(), results, seconds: start.elapsed().as_secs_f64() }
+    Report {
+        target: target.base_url.clone(),
+        results,
+        seconds: start.elapsed().as_secs_f64(),
+    }
 }
 
 /// The human form of a result: one line, plus the failure's details indented.
 pub fn render(r: &CaseResult, base_url: &str) -> String {
-    let mut s = format!("{:<7} {} ({:.3}s)", r.outcome.to_uppercase(), r.id, r.seconds);
+    let mut s = format!(
+        "{:<7} {} ({:.3}s)",
+        r.outcome.to_uppercase(),
+        r.id,
+        r.seconds
+    );
     if let Some(why) = &r.skip_reason {
         s.push_str(&format!(" — {why}"));
     }
     if let Some(f) = &r.failure {
-        s.push_str(&format!("\n        MUST: {}\n        expected: {}\n        actual:   {}", r.must, f.expected, f.actual));
+        s.push_str(&format!(
+            "\n        MUST: {}\n        expected: {}\n        actual:   {}",
+            r.must, f.expected, f.actual
+        ));
         if let Some(ex) = &f.exchange {
-            s.push_str(&format!("\n        request:  {} {} (signed over {:?})", ex.method, ex.target, ex.signed_target));
+            s.push_str(&format!(
+                "\n        request:  {} {} (signed over {:?})",
+                ex.method, ex.target, ex.signed_target
+            ));
             s.push_str(&format!("\n        reproduce: {}", ex.curl()));
-            s.push_str(&format!("\n        re-sign:   {}", ex.resign_command(base_url)));
+            s.push_str(&format!(
+                "\n        re-sign:   {}",
+                ex.resign_command(base_url)
+            ));
         }
     }
     s

@@ -56,7 +56,12 @@ fn http_client(tls: &TlsOptions) -> anyhow::Result<reqwest::Client> {
 
 impl Target {
     /// A target at a URL.
-    pub async fn url(base_url: &str, api_key: &str, api_secret: Secret, tls: &TlsOptions) -> anyhow::Result<Self> {
+    pub async fn url(
+        base_url: &str,
+        api_key: &str,
+        api_secret: Secret,
+        tls: &TlsOptions,
+    ) -> anyhow::Result<Self> {
         let mut t = Target {
             base_url: base_url.trim_end_matches('/').to_string(),
             api_key: api_key.to_string(),
@@ -66,7 +71,11 @@ impl Target {
             is_mock: false,
             _server: None,
         };
-        t.is_mock = t.raw_get("/_mock/health").await.map(|(s, _)| s == 200).unwrap_or(false);
+        t.is_mock = t
+            .raw_get("/_mock/health")
+            .await
+            .map(|(s, _)| s == 200)
+            .unwrap_or(false);
         Ok(t)
     }
 
@@ -112,15 +121,19 @@ impl Target {
 
     /// Sends a probe and records the exchange.
     pub async fn send(&self, probe: &Probe) -> Result<Exchange, Failure> {
-        let (headers, signed_target, _date) = probe.headers(&self.api_key, &self.api_secret, self.sign_time());
+        let (headers, signed_target, _date) =
+            probe.headers(&self.api_key, &self.api_secret, self.sign_time());
         let url = format!("{}{}", self.base_url, probe.target);
-        let method = reqwest::Method::from_bytes(probe.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let method =
+            reqwest::Method::from_bytes(probe.method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut req = self.http.request(method, &url);
         for (k, v) in &headers {
             req = req.header(k, v);
         }
         if let Some(b) = &probe.body {
-            req = req.header("Content-Type", "application/json").body(b.clone());
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.clone());
         }
         let mut ex = Exchange {
             method: probe.method.to_string(),
@@ -139,10 +152,18 @@ impl Target {
             .await
             .map_err(|e| Failure::with(&ex, "an HTTP answer", format!("request failed: {e}")))?;
         ex.status = resp.status().as_u16();
-        let h = |n: reqwest::header::HeaderName| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let h = |n: reqwest::header::HeaderName| {
+            resp.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         ex.content_type = h(reqwest::header::CONTENT_TYPE);
         ex.location = h(reqwest::header::LOCATION);
-        let body = resp.bytes().await.map_err(|e| Failure::with(&ex, "a whole body", format!("body failed: {e}")))?;
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| Failure::with(&ex, "a whole body", format!("body failed: {e}")))?;
         ex.body = String::from_utf8_lossy(&body).into_owned();
         Ok(ex)
     }

@@ -16,7 +16,11 @@ async fn mock(adjust: impl FnOnce(&mut MockConfig)) -> (String, tokio::sync::one
     let tokens = TokenSet::parse_pairs([format!("{PUB}:{PRIV}").as_str()]).unwrap();
     let mut config = MockConfig::new(tokens, MockClock::system(time::Duration::ZERO));
     adjust(&mut config);
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -54,7 +58,10 @@ fn kind(h: &Health) -> &str {
 async fn healthy_over_http_with_the_version() {
     let (url, _stop) = mock(|_| {}).await;
     let h = health(settings(&url, PRIV)).await;
-    assert!(matches!(&h, Health::Healthy { version: Some(v), .. } if v.starts_with("6.1.")), "{h}");
+    assert!(
+        matches!(&h, Health::Healthy { version: Some(v), .. } if v.starts_with("6.1.")),
+        "{h}"
+    );
 }
 
 #[tokio::test]
@@ -88,7 +95,10 @@ async fn https_with_the_ca_is_healthy_and_without_it_the_tls_error() {
 
     let h = health(settings(&url, PRIV)).await;
     assert_eq!(kind(&h), "tls", "{h}");
-    assert!(h.to_string().contains("ca_file") && h.to_string().contains("verify_ssl"), "the hint: {h}");
+    assert!(
+        h.to_string().contains("ca_file") && h.to_string().contains("verify_ssl"),
+        "the hint: {h}"
+    );
 
     let mut insecure = settings(&url, PRIV);
     insecure.verify_ssl = false;

@@ -23,8 +23,15 @@ async fn every_server_case_passes_against_the_mock() {
 
 #[tokio::test]
 async fn a_mock_that_sorts_the_query_is_caught() {
-    let target = Target::in_process_with(|c| c.settings.sort_query_before_verify = true).await.unwrap();
+    let target = Target::in_process_with(|c| c.settings.sort_query_before_verify = true)
+        .await
+        .unwrap();
     let report = run(&cases::all(), &target, &RunOptions::default(), |_| {}).await;
-    let failed: Vec<&str> = report.results.iter().filter(|r| r.outcome == "failed").map(|r| r.id).collect();
+    let failed: Vec<&str> = report
+        .results
+        .iter()
+        .filter(|r| r.outcome == "failed")
+        .map(|r| r.id)
+        .collect();
     assert!(failed.contains(&"auth.query.resorted"), "{failed:?}");
 }

@@ -43,7 +43,10 @@ struct JournalQuery {
 
 async fn journal(State(state): State<AppState>, Query(q): Query<JournalQuery>) -> Response {
     let entries = state.journal.since(q.since, q.limit.unwrap_or(usize::MAX));
-    json_response(StatusCode::OK, &serde_json::to_value(entries).unwrap_or_default())
+    json_response(
+        StatusCode::OK,
+        &serde_json::to_value(entries).unwrap_or_default(),
+    )
 }
 
 async fn clear_journal(State(state): State<AppState>) -> Response {

@@ -14,7 +14,10 @@ pub fn app(state: AppState) -> Router {
     let appliance = Router::new()
         .route("/status", get(status::status))
         .fallback(unknown_route)
-        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
     let mut router = Router::new()
         .route("/login", get(pages::login))
         .route("/403", get(pages::forbidden));

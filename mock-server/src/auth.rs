@@ -39,7 +39,9 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     let headers = recordable_headers(&parts.headers);
     let mut entry = Entry {
         id: 0,
-        time: now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        time: now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
         method: method.clone(),
         target: target.clone(),
         headers,
@@ -54,7 +56,10 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
         Err(_) => {
             let resp = ApiError::PayloadTooLarge.into_response();
             entry.status = resp.status().as_u16();
-            entry.reason = Some(format!("body larger than {} bytes", state.settings.body_limit));
+            entry.reason = Some(format!(
+                "body larger than {} bytes",
+                state.settings.body_limit
+            ));
             state.journal.record(entry);
             return resp;
         }
@@ -62,11 +67,18 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
 
     let (path, _) = split_target(&target);
     let segment = first_segment(path).to_string();
-    let verify_target = if state.settings.sort_query_before_verify { sorted_target(&target) } else { target.clone() };
+    let verify_target = if state.settings.sort_query_before_verify {
+        sorted_target(&target)
+    } else {
+        target.clone()
+    };
     let rp = RequestParts::from_headers(
         &method,
         &verify_target,
-        parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())),
+        parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_bytes())),
         &body,
     );
     let verdict = {
@@ -79,10 +91,16 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     match verdict {
         Ok((accepted, permitted)) => {
             if !permitted {
-                let resp = ApiError::Forbidden { style: state.settings.error_style }.into_response();
+                let resp = ApiError::Forbidden {
+                    style: state.settings.error_style,
+                }
+                .into_response();
                 entry.verdict = Verdict::Rejected;
                 entry.status = resp.status().as_u16();
-                entry.reason = Some(format!("token {:?} lacks the permission for {path}", accepted.public));
+                entry.reason = Some(format!(
+                    "token {:?} lacks the permission for {path}",
+                    accepted.public
+                ));
                 tracing::warn!(method = %method, target = %target, "forbidden: token {:?} lacks the permission for {path}", accepted.public);
                 state.journal.record(entry);
                 return resp;
@@ -119,7 +137,10 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
 
 /// Support details for a rejection. Holds the public token and dates only.
 pub fn diagnosis(rejection: &Rejection) -> serde_json::Value {
-    let rfc = |t: &time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let rfc = |t: &time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
     match rejection {
         Rejection::MissingHeaders { missing } => json!({ "rule": "headers", "missing": missing }),
         Rejection::UnparseableDate { value } => json!({
@@ -127,7 +148,11 @@ pub fn diagnosis(rejection: &Rejection) -> serde_json::Value {
             "value": value,
             "accepted_formats": ["YYYYMMDDTHHMMSS", "YYYY-MM-DD HH:MM:SS", "ISO-8601 (T, optional fraction, Z or ±HH:MM)"],
         }),
-        Rejection::Skew { request_time, server_time, allowed } => json!({
+        Rejection::Skew {
+            request_time,
+            server_time,
+            allowed,
+        } => json!({
             "rule": "skew",
             "request_time": rfc(request_time),
             "server_time": rfc(server_time),

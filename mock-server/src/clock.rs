@@ -71,7 +71,9 @@ impl MockClock {
 
     /// Changes the offset (an appliance whose clock drifts or is corrected).
     pub fn set_offset(&self, offset: Duration) {
-        self.inner.offset_ms.store(offset.whole_milliseconds() as i64, Ordering::Relaxed);
+        self.inner
+            .offset_ms
+            .store(offset.whole_milliseconds() as i64, Ordering::Relaxed);
     }
 
     /// Moves a manual clock forward; a system clock ignores it.

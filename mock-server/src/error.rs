@@ -55,11 +55,18 @@ impl IntoResponse for ApiError {
                 json_response(auth_status(style), &json!({ segment: "API DATE ERROR" }))
             }
             ApiError::Login => redirect("/login"),
-            ApiError::Forbidden { style: ErrorStyle::Live } => redirect("/403"),
-            ApiError::Forbidden { style: ErrorStyle::Documented } => {
-                json_response(StatusCode::FORBIDDEN, &json!({"error": "Insufficient permissions"}))
+            ApiError::Forbidden {
+                style: ErrorStyle::Live,
+            } => redirect("/403"),
+            ApiError::Forbidden {
+                style: ErrorStyle::Documented,
+            } => json_response(
+                StatusCode::FORBIDDEN,
+                &json!({"error": "Insufficient permissions"}),
+            ),
+            ApiError::NotFound(msg) => {
+                json_response(StatusCode::NOT_FOUND, &json!({ "error": msg }))
             }
-            ApiError::NotFound(msg) => json_response(StatusCode::NOT_FOUND, &json!({ "error": msg })),
             ApiError::Input(msg) => json_response(
                 StatusCode::BAD_REQUEST,
                 &json!({ "error": msg, "response": "INPUT ERROR" }),
@@ -91,7 +98,10 @@ pub fn redirect(to: &'static str) -> Response {
     let mut r = (StatusCode::FOUND, body).into_response();
     let h = r.headers_mut();
     h.insert(header::LOCATION, HeaderValue::from_static(to));
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     h.insert(header::VARY, HeaderValue::from_static("Accept"));
     r
 }

@@ -12,7 +12,12 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 /// Headers never recorded.
-const DROPPED_HEADERS: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
+const DROPPED_HEADERS: [&str; 4] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
 /// Longest header value kept, in bytes.
 const MAX_VALUE: usize = 512;
 
@@ -78,7 +83,13 @@ struct Inner {
 impl Journal {
     /// A journal that keeps at most `capacity` entries.
     pub fn new(capacity: usize) -> Self {
-        Journal { capacity: capacity.max(1), inner: Mutex::new(Inner { next_id: 1, entries: VecDeque::new() }) }
+        Journal {
+            capacity: capacity.max(1),
+            inner: Mutex::new(Inner {
+                next_id: 1,
+                entries: VecDeque::new(),
+            }),
+        }
     }
 
     /// Records an entry, assigning its id; returns the id.
@@ -97,7 +108,12 @@ impl Journal {
     /// Entries with an id above `since`, oldest first, at most `limit`.
     pub fn since(&self, since: u64, limit: usize) -> Vec<Entry> {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        g.entries.iter().filter(|e| e.id > since).take(limit).cloned().collect()
+        g.entries
+            .iter()
+            .filter(|e| e.id > since)
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     /// Every entry held, oldest first.
@@ -107,7 +123,11 @@ impl Journal {
 
     /// How many entries are held now.
     pub fn len(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).entries.len()
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entries
+            .len()
     }
 
     /// Whether the journal is empty.
@@ -117,7 +137,11 @@ impl Journal {
 
     /// Forgets every entry (ids keep increasing).
     pub fn clear(&self) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).entries.clear();
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entries
+            .clear();
     }
 }
 
@@ -136,7 +160,10 @@ pub fn recordable_headers(headers: &axum::http::HeaderMap) -> Vec<Header> {
                 s.truncate(cut);
                 s.push('…');
             }
-            Header { name: k.as_str().to_string(), value: s }
+            Header {
+                name: k.as_str().to_string(),
+                value: s,
+            }
         })
         .collect()
 }
@@ -176,6 +203,12 @@ mod tests {
         h.insert("authorization", "Basic abc".parse().unwrap());
         h.insert("dtapi-token", "pub".parse().unwrap());
         let kept = recordable_headers(&h);
-        assert_eq!(kept, vec![Header { name: "dtapi-token".into(), value: "pub".into() }]);
+        assert_eq!(
+            kept,
+            vec![Header {
+                name: "dtapi-token".into(),
+                value: "pub".into()
+            }]
+        );
     }
 }

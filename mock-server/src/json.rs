@@ -17,8 +17,10 @@ pub fn pretty(value: &serde_json::Value) -> Vec<u8> {
 /// A JSON response with the appliance's formatting.
 pub fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
     let mut resp = (status, pretty(value)).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
     resp
 }
 
@@ -32,8 +34,14 @@ mod tests {
         let body = pretty(&serde_json::json!({"status": "API SIGNATURE ERROR"}));
         assert_eq!(body, b"{\n  \"status\": \"API SIGNATURE ERROR\"\n}");
         assert_eq!(body.len(), 37);
-        assert_eq!(pretty(&serde_json::json!({"tags": "API DATE ERROR"})).len(), 30);
-        assert_eq!(pretty(&serde_json::json!({"advancedsearch": "API SIGNATURE ERROR"})).len(), 45);
+        assert_eq!(
+            pretty(&serde_json::json!({"tags": "API DATE ERROR"})).len(),
+            30
+        );
+        assert_eq!(
+            pretty(&serde_json::json!({"advancedsearch": "API SIGNATURE ERROR"})).len(),
+            45
+        );
         assert_eq!(pretty(&serde_json::json!([{}])).len(), 8);
     }
 }

@@ -88,7 +88,11 @@ impl Mock {
             tokens: Arc::new(RwLock::new(config.tokens)),
             journal: Arc::new(journal::Journal::new(config.journal_capacity)),
         };
-        Mock { state, tls: config.tls, limits: config.limits }
+        Mock {
+            state,
+            tls: config.tls,
+            limits: config.limits,
+        }
     }
 
     /// The shared state.

@@ -5,12 +5,19 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use dt_mock::{tls, ErrorStyle, Limits, MockClock, MockConfig, Settings, TokenSet, DEMO_PRIVATE, DEMO_PUBLIC};
+use dt_mock::{
+    tls, ErrorStyle, Limits, MockClock, MockConfig, Settings, TokenSet, DEMO_PRIVATE, DEMO_PUBLIC,
+};
 use dt_protocol::parse_signed_duration;
 
 /// A faithful simulator of the Darktrace Threat Visualizer v6.1 REST API.
 #[derive(Debug, Parser)]
-#[command(name = "dt-mock", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "dt-mock",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -34,7 +41,12 @@ struct ServeArgs {
     #[arg(long = "token", value_name = "PUBLIC:PRIVATE")]
     tokens: Vec<String>,
     /// Token pairs, comma-separated PUBLIC:PRIVATE.
-    #[arg(long, env = "DT_MOCK_TOKENS", hide_env_values = true, value_name = "PAIRS")]
+    #[arg(
+        long,
+        env = "DT_MOCK_TOKENS",
+        hide_env_values = true,
+        value_name = "PAIRS"
+    )]
     tokens_env: Option<String>,
     /// A file of token pairs, one PUBLIC:PRIVATE a line.
     #[arg(long, value_name = "FILE")]
@@ -95,13 +107,16 @@ async fn main() -> Result<()> {
 async fn serve(args: ServeArgs) -> Result<()> {
     let mut tokens = TokenSet::default();
     if !args.tokens.is_empty() {
-        tokens.extend(TokenSet::parse_pairs(args.tokens.iter().map(String::as_str)).context("--token")?);
+        tokens.extend(
+            TokenSet::parse_pairs(args.tokens.iter().map(String::as_str)).context("--token")?,
+        );
     }
     if let Some(v) = &args.tokens_env {
         tokens.extend(TokenSet::parse_env(v).context("DT_MOCK_TOKENS")?);
     }
     if let Some(path) = &args.tokens_file {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         tokens.extend(TokenSet::parse_file(&text).with_context(|| format!("{}", path.display()))?);
     }
     let demo = tokens.is_empty();
@@ -113,7 +128,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         let g = tls::generate_localhost()?;
         std::fs::write(&args.tls_ca_out, &g.ca_pem)
             .with_context(|| format!("writing the CA to {}", args.tls_ca_out.display()))?;
-        Some((tls::server_config(g.chain, g.key)?, Some(args.tls_ca_out.clone())))
+        Some((
+            tls::server_config(g.chain, g.key)?,
+            Some(args.tls_ca_out.clone()),
+        ))
     } else if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         let (chain, key) = tls::load(cert, key)?;
         Some((tls::server_config(chain, key)?, None))
@@ -128,9 +146,21 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let scheme = if tls_config.is_some() { "https" } else { "http" };
-    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
-    let host = if addr.is_ipv6() && !addr.ip().is_unspecified() { format!("[{host}]") } else { host };
+    let scheme = if tls_config.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    let host = if addr.is_ipv6() && !addr.ip().is_unspecified() {
+        format!("[{host}]")
+    } else {
+        host
+    };
     // The one line scripts wait for; everything else goes to stderr.
     println!("listening on {scheme}://{host}:{}", addr.port());
     if demo {
@@ -138,7 +168,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         println!("api secret (private token): {DEMO_PRIVATE}");
     } else {
         for t in TokenSet::tokens(&tokens) {
-            println!("api key (public token):  {} (private token from your configuration)", t.public);
+            println!(
+                "api key (public token):  {} (private token from your configuration)",
+                t.public
+            );
         }
     }
     if let Some((_, Some(ca))) = &tls_config {

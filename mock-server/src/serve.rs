@@ -80,7 +80,9 @@ pub async fn serve(
         let builder = builder.clone();
         match &acceptor {
             None => {
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                let conn = builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned();
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;
@@ -92,7 +94,9 @@ pub async fn serve(
                 let watcher = graceful.watcher();
                 let handshake_timeout = limits.tls_handshake_timeout;
                 tokio::spawn(async move {
-                    let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                    let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream))
+                        .await
+                    {
                         Ok(Ok(s)) => s,
                         Ok(Err(e)) => {
                             tracing::debug!("TLS handshake failed: {e}");
@@ -100,7 +104,9 @@ pub async fn serve(
                         }
                         Err(_) => return,
                     };
-                    let conn = builder.serve_connection(TokioIo::new(tls), service).into_owned();
+                    let conn = builder
+                        .serve_connection(TokioIo::new(tls), service)
+                        .into_owned();
                     let _ = watcher.watch(conn).await;
                     drop(permit);
                 });

@@ -41,20 +41,27 @@ impl TokenSet {
 
     /// The demo pair alone.
     pub fn demo() -> Self {
-        TokenSet::new(vec![Token { public: DEMO_PUBLIC.into(), private: Secret::new(DEMO_PRIVATE), denied: vec![] }])
+        TokenSet::new(vec![Token {
+            public: DEMO_PUBLIC.into(),
+            private: Secret::new(DEMO_PRIVATE),
+            denied: vec![],
+        }])
     }
 
     /// Parses `PUBLIC:PRIVATE` pairs (from `--token`, the env, or a file's lines).
-    pub fn parse_pairs<'a>(pairs: impl IntoIterator<Item = &'a str>) -> Result<Self, TokenParseError> {
+    pub fn parse_pairs<'a>(
+        pairs: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, TokenParseError> {
         let mut tokens = Vec::new();
         for (i, p) in pairs.into_iter().enumerate() {
             let p = p.trim();
             match p.split_once(':') {
-                Some((public, private)) if !public.is_empty() && !private.is_empty() => tokens.push(Token {
-                    public: public.to_string(),
-                    private: Secret::new(private),
-                    denied: vec![],
-                }),
+                Some((public, private)) if !public.is_empty() && !private.is_empty() => tokens
+                    .push(Token {
+                        public: public.to_string(),
+                        private: Secret::new(private),
+                        denied: vec![],
+                    }),
                 _ => return Err(TokenParseError { index: i + 1 }),
             }
         }
@@ -63,12 +70,20 @@ impl TokenSet {
 
     /// Pairs from a file: one `PUBLIC:PRIVATE` a line; blank lines and `#` comments skipped.
     pub fn parse_file(text: &str) -> Result<Self, TokenParseError> {
-        Self::parse_pairs(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')))
+        Self::parse_pairs(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#')),
+        )
     }
 
     /// Pairs from `DT_MOCK_TOKENS`: comma- or whitespace-separated.
     pub fn parse_env(value: &str) -> Result<Self, TokenParseError> {
-        Self::parse_pairs(value.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()))
+        Self::parse_pairs(
+            value
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|s| !s.is_empty()),
+        )
     }
 
     /// Adds the pairs of another set.
@@ -102,7 +117,10 @@ impl TokenSet {
 
 impl TokenStore for TokenSet {
     fn private_for(&self, public: &str) -> Option<&Secret> {
-        self.tokens.iter().find(|t| t.public == public).map(|t| &t.private)
+        self.tokens
+            .iter()
+            .find(|t| t.public == public)
+            .map(|t| &t.private)
     }
 }
 

@@ -14,9 +14,23 @@ async fn d3_signature_error_is_byte_exact() {
     let m = start_at(NOW).await;
     let date = DateFormat::Compact.format(NOW);
     let sig = sign(&Secret::new("wrong"), "/status", PUB, &date);
-    let r = raw(m.addr, "GET", "/status", &[("DTAPI-Token", PUB), ("DTAPI-Date", &date), ("DTAPI-Signature", &sig)], b"").await;
+    let r = raw(
+        m.addr,
+        "GET",
+        "/status",
+        &[
+            ("DTAPI-Token", PUB),
+            ("DTAPI-Date", &date),
+            ("DTAPI-Signature", &sig),
+        ],
+        b"",
+    )
+    .await;
     assert_eq!(r.status, 400);
-    assert_eq!(r.header("content-type"), Some("application/json; charset=utf-8"));
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
     assert_eq!(r.body, b"{\n  \"status\": \"API SIGNATURE ERROR\"\n}");
     assert_eq!(r.header("content-length"), Some("37"));
 }
@@ -27,7 +41,18 @@ async fn d3_date_error_is_byte_exact_and_keyed_by_segment() {
     let date = DateFormat::Compact.format(NOW + Duration::minutes(31));
     let target = "/advancedsearch/api/search/e30=";
     let sig = sign(&Secret::new(PRIV), target, PUB, &date);
-    let r = raw(m.addr, "GET", target, &[("DTAPI-Token", PUB), ("DTAPI-Date", &date), ("DTAPI-Signature", &sig)], b"").await;
+    let r = raw(
+        m.addr,
+        "GET",
+        target,
+        &[
+            ("DTAPI-Token", PUB),
+            ("DTAPI-Date", &date),
+            ("DTAPI-Signature", &sig),
+        ],
+        b"",
+    )
+    .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.body, b"{\n  \"advancedsearch\": \"API DATE ERROR\"\n}");
     let e = m.state.journal.all().pop().unwrap();
@@ -70,9 +95,19 @@ async fn login_page_carries_the_title_clients_look_for() {
 #[tokio::test]
 async fn journal_records_headers_without_credentials() {
     let m = start_at(NOW).await;
-    let _ = raw(m.addr, "GET", "/status", &[("Authorization", "Basic c2VjcmV0"), ("Cookie", "sid=1")], b"").await;
+    let _ = raw(
+        m.addr,
+        "GET",
+        "/status",
+        &[("Authorization", "Basic c2VjcmV0"), ("Cookie", "sid=1")],
+        b"",
+    )
+    .await;
     let e = m.state.journal.all().pop().unwrap();
-    assert!(e.headers.iter().all(|h| h.name != "authorization" && h.name != "cookie"));
+    assert!(e
+        .headers
+        .iter()
+        .all(|h| h.name != "authorization" && h.name != "cookie"));
     assert_eq!(e.status, 302);
 }
 
@@ -82,9 +117,23 @@ async fn a_rejection_logs_one_line_saying_why() {
     let m = start_at(NOW).await;
     let date = DateFormat::Compact.format(NOW);
     let sig = sign(&Secret::new("wrong"), "/status", PUB, &date);
-    let _ = raw(m.addr, "GET", "/status", &[("DTAPI-Token", PUB), ("DTAPI-Date", &date), ("DTAPI-Signature", &sig)], b"").await;
+    let _ = raw(
+        m.addr,
+        "GET",
+        "/status",
+        &[
+            ("DTAPI-Token", PUB),
+            ("DTAPI-Date", &date),
+            ("DTAPI-Signature", &sig),
+        ],
+        b"",
+    )
+    .await;
     let text = lines.text();
-    let rejected: Vec<&str> = text.lines().filter(|l| l.contains("rejected:") && l.contains("/status")).collect();
+    let rejected: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("rejected:") && l.contains("/status"))
+        .collect();
     assert_eq!(rejected.len(), 1, "{text}");
     assert!(rejected[0].contains("matches none"), "{}", rejected[0]);
 }

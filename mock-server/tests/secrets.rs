@@ -58,16 +58,37 @@ async fn private_token_is_never_logged_journaled_or_debug_printed() {
     let bad = sign(&Secret::new("other"), "/status", PUBLIC, &date);
     let late = DateFormat::Compact.format(now + time::Duration::hours(2));
     for (sig, d) in [(&good, &date), (&bad, &date), (&good, &late)] {
-        let _ = raw(m.addr, "GET", "/status", &[("DTAPI-Token", PUBLIC), ("DTAPI-Date", d), ("DTAPI-Signature", sig)], b"").await;
+        let _ = raw(
+            m.addr,
+            "GET",
+            "/status",
+            &[
+                ("DTAPI-Token", PUBLIC),
+                ("DTAPI-Date", d),
+                ("DTAPI-Signature", sig),
+            ],
+            b"",
+        )
+        .await;
     }
     let _ = raw(m.addr, "GET", "/status", &[("DTAPI-Token", PUBLIC)], b"").await;
     let journal = raw(m.addr, "GET", "/_mock/journal", &[], b"").await;
 
     assert!(lines.text().contains("rejected"), "logging was captured");
-    assert!(!lines.text().contains(SECRET), "a log line holds the secret");
+    assert!(
+        !lines.text().contains(SECRET),
+        "a log line holds the secret"
+    );
     assert!(journal.text().contains(PUBLIC), "the journal was read");
-    assert!(!journal.text().contains(SECRET), "the journal holds the secret");
-    for shown in [format!("{tokens:?}"), format!("{:?}", m.state.tokens), format!("{:?}", m.state.settings)] {
+    assert!(
+        !journal.text().contains(SECRET),
+        "the journal holds the secret"
+    );
+    for shown in [
+        format!("{tokens:?}"),
+        format!("{:?}", m.state.tokens),
+        format!("{:?}", m.state.settings),
+    ] {
         assert!(!shown.contains(SECRET), "Debug shows the secret: {shown}");
     }
     let token_err = TokenSet::parse_pairs([SECRET]).unwrap_err();

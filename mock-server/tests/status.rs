@@ -11,7 +11,10 @@ async fn status_shape_matches_the_6_1_example() {
     let m = start_at(NOW).await;
     let r = signed_get(m.addr, "/status", NOW).await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.header("content-type"), Some("application/json; charset=utf-8"));
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
     let body = r.text();
     assert!(body.starts_with("{\n  \""), "2-space indented");
     let v = r.json();
@@ -24,9 +27,13 @@ async fn status_shape_matches_the_6_1_example() {
 #[tokio::test]
 async fn status_honours_includechildren_and_responsedata() {
     let m = start_at(NOW).await;
-    let v = signed_get(m.addr, "/status?includechildren=false&fast=true", NOW).await.json();
+    let v = signed_get(m.addr, "/status?includechildren=false&fast=true", NOW)
+        .await
+        .json();
     assert!(v.get("probes").is_none());
-    let v = signed_get(m.addr, "/status?responsedata=version,time", NOW).await.json();
+    let v = signed_get(m.addr, "/status?responsedata=version,time", NOW)
+        .await
+        .json();
     assert_eq!(v.as_object().unwrap().len(), 2);
     let r = signed_get(m.addr, "/status?includechildren=maybe", NOW).await;
     assert_eq!(r.status, 400);

@@ -53,16 +53,29 @@ async fn every_golden_vector_gets_its_verdict_over_the_wire() {
             .collect();
         let body = v["body"].as_str().unwrap_or("").as_bytes();
         let target = v["target"].as_str().unwrap();
-        let resp = raw(mock.addr, v["method"].as_str().unwrap(), target, &headers, body).await;
+        let resp = raw(
+            mock.addr,
+            v["method"].as_str().unwrap(),
+            target,
+            &headers,
+            body,
+        )
+        .await;
         let entry = mock.state.journal.all().pop().expect("a journal entry");
         match v["verdict"].as_str().unwrap() {
             "accept" => assert_eq!(entry.verdict, Verdict::Accepted, "vector {name}: {entry:?}"),
             verdict => {
                 assert_eq!(entry.verdict, Verdict::Rejected, "vector {name}");
-                assert_eq!(resp.status as u64, v["status"].as_u64().unwrap(), "vector {name}");
+                assert_eq!(
+                    resp.status as u64,
+                    v["status"].as_u64().unwrap(),
+                    "vector {name}"
+                );
                 let segment = dt_protocol::target::first_segment(target.split('?').next().unwrap());
                 let want = match verdict {
-                    "signature-error" => format!("{{\n  \"{segment}\": \"API SIGNATURE ERROR\"\n}}"),
+                    "signature-error" => {
+                        format!("{{\n  \"{segment}\": \"API SIGNATURE ERROR\"\n}}")
+                    }
                     "date-error" => format!("{{\n  \"{segment}\": \"API DATE ERROR\"\n}}"),
                     "login" => "Found. Redirecting to /login".to_string(),
                     other => panic!("unknown verdict {other}"),

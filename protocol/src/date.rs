@@ -15,7 +15,9 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// Why a date could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unrecognised DTAPI-Date {value:?}: expected YYYYMMDDTHHMMSS, YYYY-MM-DD HH:MM:SS or ISO-8601")]
+#[error(
+    "unrecognised DTAPI-Date {value:?}: expected YYYYMMDDTHHMMSS, YYYY-MM-DD HH:MM:SS or ISO-8601"
+)]
 pub struct DateError {
     /// The value as received (dates are not secret).
     pub value: String,
@@ -36,8 +38,12 @@ pub enum DateFormat {
 
 impl DateFormat {
     /// Every format, for tests that cover each one.
-    pub const ALL: [DateFormat; 4] =
-        [DateFormat::Compact, DateFormat::Spaced, DateFormat::Iso, DateFormat::IsoMillis];
+    pub const ALL: [DateFormat; 4] = [
+        DateFormat::Compact,
+        DateFormat::Spaced,
+        DateFormat::Iso,
+        DateFormat::IsoMillis,
+    ];
 
     /// Formats a UTC time in this format.
     pub fn format(self, t: OffsetDateTime) -> String {
@@ -69,7 +75,9 @@ impl fmt::Display for DateFormat {
 
 /// Parses a `DTAPI-Date` header value.
 pub fn parse_dtapi_date(value: &str) -> Result<OffsetDateTime, DateError> {
-    parse(value.as_bytes()).ok_or_else(|| DateError { value: value.to_string() })
+    parse(value.as_bytes()).ok_or_else(|| DateError {
+        value: value.to_string(),
+    })
 }
 
 /// Parses the time formats the appliance accepts in `from`/`to` query parameters and
@@ -82,7 +90,12 @@ fn parse(b: &[u8]) -> Option<OffsetDateTime> {
     // Compact: exactly 15 bytes, `YYYYMMDDTHHMMSS`.
     if b.len() == 15 && b[8] == b'T' {
         let date = date(num(&b[0..4])?, num(&b[4..6])?, num(&b[6..8])?)?;
-        let time = Time::from_hms(num(&b[9..11])? as u8, num(&b[11..13])? as u8, num(&b[13..15])? as u8).ok()?;
+        let time = Time::from_hms(
+            num(&b[9..11])? as u8,
+            num(&b[11..13])? as u8,
+            num(&b[13..15])? as u8,
+        )
+        .ok()?;
         return Some(PrimitiveDateTime::new(date, time).assume_utc());
     }
     // Everything else starts `YYYY-MM-DD` then a `T` or a space, then `HH:MM:SS`.
@@ -121,14 +134,22 @@ fn parse(b: &[u8]) -> Option<OffsetDateTime> {
         _ => return None,
     };
     let time = Time::from_hms_nano(h as u8, mi as u8, s as u8, nanos).ok()?;
-    Some(PrimitiveDateTime::new(date, time).assume_offset(offset).to_offset(UtcOffset::UTC))
+    Some(
+        PrimitiveDateTime::new(date, time)
+            .assume_offset(offset)
+            .to_offset(UtcOffset::UTC),
+    )
 }
 
 fn num(digits: &[u8]) -> Option<u32> {
     if digits.is_empty() || digits.len() > 9 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(digits.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
+    Some(
+        digits
+            .iter()
+            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')),
+    )
 }
 
 fn date(y: u32, m: u32, d: u32) -> Option<Date> {

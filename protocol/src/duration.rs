@@ -11,7 +11,9 @@ pub struct DurationError {
 
 /// Parses a signed duration into a [`time::Duration`].
 pub fn parse_signed_duration(value: &str) -> Result<time::Duration, DurationError> {
-    let err = || DurationError { value: value.to_string() };
+    let err = || DurationError {
+        value: value.to_string(),
+    };
     let s = value.trim();
     let (neg, s) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
@@ -41,12 +43,30 @@ mod tests {
 
     #[test]
     fn parses_units_and_signs() {
-        assert_eq!(parse_signed_duration("31m").unwrap(), time::Duration::minutes(31));
-        assert_eq!(parse_signed_duration("-45m").unwrap(), time::Duration::minutes(-45));
-        assert_eq!(parse_signed_duration("+2h").unwrap(), time::Duration::hours(2));
-        assert_eq!(parse_signed_duration("30").unwrap(), time::Duration::seconds(30));
-        assert_eq!(parse_signed_duration("1500ms").unwrap(), time::Duration::milliseconds(1500));
-        assert_eq!(parse_signed_duration("1d").unwrap(), time::Duration::days(1));
+        assert_eq!(
+            parse_signed_duration("31m").unwrap(),
+            time::Duration::minutes(31)
+        );
+        assert_eq!(
+            parse_signed_duration("-45m").unwrap(),
+            time::Duration::minutes(-45)
+        );
+        assert_eq!(
+            parse_signed_duration("+2h").unwrap(),
+            time::Duration::hours(2)
+        );
+        assert_eq!(
+            parse_signed_duration("30").unwrap(),
+            time::Duration::seconds(30)
+        );
+        assert_eq!(
+            parse_signed_duration("1500ms").unwrap(),
+            time::Duration::milliseconds(1500)
+        );
+        assert_eq!(
+            parse_signed_duration("1d").unwrap(),
+            time::Duration::days(1)
+        );
     }
 
     #[test]

@@ -26,6 +26,4 @@ pub use date::{parse_dtapi_date, DateError, DateFormat};
 pub use duration::{parse_signed_duration, DurationError};
 pub use secret::Secret;
 pub use sign::{sign, string_to_sign, HEADER_DATE, HEADER_SIGNATURE, HEADER_TOKEN};
-pub use verify::{
-    Accepted, RejectKind, Rejection, RequestParts, SignedForm, TokenStore, Verifier,
-};
+pub use verify::{Accepted, RejectKind, Rejection, RequestParts, SignedForm, TokenStore, Verifier};

@@ -37,7 +37,10 @@ fn mac(private: &Secret, message: &[u8]) -> Hmac<Sha1> {
 
 /// Signs a request: the lowercase hex digest that goes in `DTAPI-Signature`.
 pub fn sign(private: &Secret, signed_target: &str, public: &str, date: &str) -> String {
-    sign_bytes(private, &string_to_sign_bytes(signed_target.as_bytes(), public, date))
+    sign_bytes(
+        private,
+        &string_to_sign_bytes(signed_target.as_bytes(), public, date),
+    )
 }
 
 /// Signs an already assembled message (used where the signed target is not UTF-8).
@@ -68,7 +71,11 @@ pub(crate) fn matches(private: &Secret, message: &[u8], provided: &str) -> bool 
 }
 
 fn decode_lower_hex(s: &str) -> Option<[u8; 20]> {
-    if s.len() != 40 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if s.len() != 40
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return None;
     }
     let mut out = [0u8; 20];
@@ -82,7 +89,12 @@ mod tests {
 
     #[test]
     fn known_vector_status() {
-        let sig = sign(&Secret::new("PRIVTOKEN"), "/status", "PUBTOKEN", "20200415T133400");
+        let sig = sign(
+            &Secret::new("PRIVTOKEN"),
+            "/status",
+            "PUBTOKEN",
+            "20200415T133400",
+        );
         assert_eq!(sig, "6348ccfcae96ef2aefce2a9762302aa2c3912a5c");
     }
 
@@ -90,8 +102,16 @@ mod tests {
     fn uppercase_hex_is_not_a_match() {
         let key = Secret::new("PRIVTOKEN");
         let msg = string_to_sign_bytes(b"/status", "PUBTOKEN", "20200415T133400");
-        assert!(matches(&key, &msg, "6348ccfcae96ef2aefce2a9762302aa2c3912a5c"));
-        assert!(!matches(&key, &msg, "6348CCFCAE96EF2AEFCE2A9762302AA2C3912A5C"));
+        assert!(matches(
+            &key,
+            &msg,
+            "6348ccfcae96ef2aefce2a9762302aa2c3912a5c"
+        ));
+        assert!(!matches(
+            &key,
+            &msg,
+            "6348CCFCAE96EF2AEFCE2A9762302AA2C3912A5C"
+        ));
         assert!(!matches(&key, &msg, "6348ccfc"));
         assert!(!matches(&key, &msg, ""));
     }

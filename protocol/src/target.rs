@@ -37,18 +37,16 @@ pub fn decode_query(query: &str) -> Vec<u8> {
                 out.push(b' ');
                 i += 1;
             }
-            b'%' if i + 2 < bytes.len() => {
-                match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 3;
-                    }
-                    _ => {
-                        out.push(b'%');
-                        i += 1;
-                    }
+            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
                 }
-            }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
             b => {
                 out.push(b);
                 i += 1;
@@ -100,14 +98,20 @@ mod tests {
     #[test]
     fn first_segment_of_paths() {
         assert_eq!(first_segment("/status"), "status");
-        assert_eq!(first_segment("/advancedsearch/api/search/abc"), "advancedsearch");
+        assert_eq!(
+            first_segment("/advancedsearch/api/search/abc"),
+            "advancedsearch"
+        );
         assert_eq!(first_segment("/"), "");
         assert_eq!(first_segment(""), "");
     }
 
     #[test]
     fn decodes_percent_and_plus() {
-        assert_eq!(decode_query("from=2020-04-15%2008%3A00%3A00"), b"from=2020-04-15 08:00:00");
+        assert_eq!(
+            decode_query("from=2020-04-15%2008%3A00%3A00"),
+            b"from=2020-04-15 08:00:00"
+        );
         assert_eq!(decode_query("a+b"), b"a b");
         assert_eq!(decode_query("%2B"), b"+");
     }

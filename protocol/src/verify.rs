@@ -89,7 +89,14 @@ impl<'a> RequestParts<'a> {
                 None => Cow::Owned(v),
             });
         }
-        RequestParts { method, target, token, date, signature, body }
+        RequestParts {
+            method,
+            target,
+            token,
+            date,
+            signature,
+            body,
+        }
     }
 }
 
@@ -207,14 +214,18 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Verifier { max_skew: Duration::minutes(30) }
+        Verifier {
+            max_skew: Duration::minutes(30),
+        }
     }
 }
 
 /// Whether a method's body takes part in the signature (D1: a POST with a body signs
 /// `path?body`; GET and DELETE sign the query).
 fn signs_body(method: &str, body: &[u8]) -> bool {
-    !body.is_empty() && !method.eq_ignore_ascii_case("GET") && !method.eq_ignore_ascii_case("DELETE")
+    !body.is_empty()
+        && !method.eq_ignore_ascii_case("GET")
+        && !method.eq_ignore_ascii_case("DELETE")
 }
 
 /// The signed targets the appliance accepts for a request, in the order tried.
@@ -266,13 +277,26 @@ impl Verifier {
         let request_time = self.check_date(date, now)?;
         let private = store
             .private_for(token)
-            .ok_or_else(|| Rejection::UnknownToken { public: token.to_string() })?;
+            .ok_or_else(|| Rejection::UnknownToken {
+                public: token.to_string(),
+            })?;
         let form = self.check_signature(parts, private, token, date, signature)?;
-        Ok(Accepted { public: token.to_string(), form, request_time })
+        Ok(Accepted {
+            public: token.to_string(),
+            form,
+            request_time,
+        })
     }
 
-    fn headers<'p>(&self, parts: &'p RequestParts<'_>) -> Result<(&'p str, &'p str, &'p str), Rejection> {
-        match (parts.token.as_deref(), parts.date.as_deref(), parts.signature.as_deref()) {
+    fn headers<'p>(
+        &self,
+        parts: &'p RequestParts<'_>,
+    ) -> Result<(&'p str, &'p str, &'p str), Rejection> {
+        match (
+            parts.token.as_deref(),
+            parts.date.as_deref(),
+            parts.signature.as_deref(),
+        ) {
             (Some(t), Some(d), Some(s)) => Ok((t, d, s)),
             (t, d, s) => {
                 let missing = [(t, HEADER_TOKEN), (d, HEADER_DATE), (s, HEADER_SIGNATURE)]
@@ -287,10 +311,14 @@ impl Verifier {
 
     /// The date rule alone: parse, then compare with `now` (inclusive at the limit).
     pub fn check_date(&self, date: &str, now: OffsetDateTime) -> Result<OffsetDateTime, Rejection> {
-        let request_time = parse_dtapi_date(date)
-            .map_err(|e| Rejection::UnparseableDate { value: e.value })?;
+        let request_time =
+            parse_dtapi_date(date).map_err(|e| Rejection::UnparseableDate { value: e.value })?;
         if (request_time - now).abs() > self.max_skew {
-            return Err(Rejection::Skew { request_time, server_time: now, allowed: self.max_skew });
+            return Err(Rejection::Skew {
+                request_time,
+                server_time: now,
+                allowed: self.max_skew,
+            });
         }
         Ok(request_time)
     }
@@ -313,7 +341,10 @@ impl Verifier {
             }
             tried.push(String::from_utf8_lossy(&message).into_owned());
         }
-        Err(Rejection::SignatureMismatch { provided: provided.to_string(), tried })
+        Err(Rejection::SignatureMismatch {
+            provided: provided.to_string(),
+            tried,
+        })
     }
 }
 
@@ -327,11 +358,21 @@ mod tests {
         HashMap::from([("PUBTOKEN".to_string(), Secret::new("PRIVTOKEN"))])
     }
 
-    fn parts<'a>(method: &'a str, target: &'a str, date: &'a str, sig: &'a str, body: &'a [u8]) -> RequestParts<'a> {
+    fn parts<'a>(
+        method: &'a str,
+        target: &'a str,
+        date: &'a str,
+        sig: &'a str,
+        body: &'a [u8],
+    ) -> RequestParts<'a> {
         RequestParts::from_headers(
             method,
             target,
-            [("dtapi-token", "PUBTOKEN"), ("DTAPI-Date", date), ("Dtapi-Signature", sig)],
+            [
+                ("dtapi-token", "PUBTOKEN"),
+                ("DTAPI-Date", date),
+                ("Dtapi-Signature", sig),
+            ],
             body,
         )
     }
@@ -340,7 +381,13 @@ mod tests {
 
     #[test]
     fn accepts_a_valid_request_with_any_header_case() {
-        let p = parts("GET", "/status", "20200415T133400", "6348ccfcae96ef2aefce2a9762302aa2c3912a5c", b"");
+        let p = parts(
+            "GET",
+            "/status",
+            "20200415T133400",
+            "6348ccfcae96ef2aefce2a9762302aa2c3912a5c",
+            b"",
+        );
         let ok = Verifier::default().verify(&p, &store(), NOW).unwrap();
         assert_eq!(ok.form, SignedForm::Raw);
         assert_eq!(ok.public, "PUBTOKEN");
@@ -349,17 +396,46 @@ mod tests {
     #[test]
     fn both_query_forms_verify_against_the_encoded_wire() {
         let wire = "/details?did=1&from=2020-04-15%2008%3A00%3A00&to=2020-04-15%2009%3A00%3A00";
-        let enc = parts("GET", wire, "20200415T133400", "56d043c938d3f9766d287d838261bd5dec80c86e", b"");
-        let dec = parts("GET", wire, "20200415T133400", "9310143f3d07b5596b69c12f6ecdd313b32f45ba", b"");
-        assert_eq!(Verifier::default().verify(&enc, &store(), NOW).unwrap().form, SignedForm::Raw);
-        assert_eq!(Verifier::default().verify(&dec, &store(), NOW).unwrap().form, SignedForm::Decoded);
+        let enc = parts(
+            "GET",
+            wire,
+            "20200415T133400",
+            "56d043c938d3f9766d287d838261bd5dec80c86e",
+            b"",
+        );
+        let dec = parts(
+            "GET",
+            wire,
+            "20200415T133400",
+            "9310143f3d07b5596b69c12f6ecdd313b32f45ba",
+            b"",
+        );
+        assert_eq!(
+            Verifier::default()
+                .verify(&enc, &store(), NOW)
+                .unwrap()
+                .form,
+            SignedForm::Raw
+        );
+        assert_eq!(
+            Verifier::default()
+                .verify(&dec, &store(), NOW)
+                .unwrap()
+                .form,
+            SignedForm::Decoded
+        );
     }
 
     #[test]
     fn missing_headers_are_listed() {
         let p = RequestParts::from_headers("GET", "/status", [("DTAPI-Token", "PUBTOKEN")], b"");
         let err = Verifier::default().verify(&p, &store(), NOW).unwrap_err();
-        assert_eq!(err, Rejection::MissingHeaders { missing: vec![HEADER_DATE, HEADER_SIGNATURE] });
+        assert_eq!(
+            err,
+            Rejection::MissingHeaders {
+                missing: vec![HEADER_DATE, HEADER_SIGNATURE]
+            }
+        );
         assert_eq!(err.kind(), RejectKind::Login);
     }
 
@@ -386,22 +462,47 @@ mod tests {
         let v = Verifier::default();
         assert!(v.check_date("2020-04-15 14:04:00", NOW).is_ok());
         assert!(v.check_date("2020-04-15 13:04:00", NOW).is_ok());
-        assert!(matches!(v.check_date("2020-04-15 14:04:01", NOW), Err(Rejection::Skew { .. })));
-        assert!(matches!(v.check_date("2020-04-15 13:03:59", NOW), Err(Rejection::Skew { .. })));
+        assert!(matches!(
+            v.check_date("2020-04-15 14:04:01", NOW),
+            Err(Rejection::Skew { .. })
+        ));
+        assert!(matches!(
+            v.check_date("2020-04-15 13:03:59", NOW),
+            Err(Rejection::Skew { .. })
+        ));
     }
 
     #[test]
     fn json_post_signs_the_body_not_the_query() {
         let body = br#"{"hash":"eyJzZWFyY2giOiIifQ=="}"#;
         let target = "/advancedsearch/api/search?responsedata=hits";
-        let st = format!("/advancedsearch/api/search?{}", std::str::from_utf8(body).unwrap());
-        let sig = sign(&Secret::new("PRIVTOKEN"), &st, "PUBTOKEN", "20200415T133400");
+        let st = format!(
+            "/advancedsearch/api/search?{}",
+            std::str::from_utf8(body).unwrap()
+        );
+        let sig = sign(
+            &Secret::new("PRIVTOKEN"),
+            &st,
+            "PUBTOKEN",
+            "20200415T133400",
+        );
         let p = parts("POST", target, "20200415T133400", &sig, body);
-        assert_eq!(Verifier::default().verify(&p, &store(), NOW).unwrap().form, SignedForm::Body);
+        assert_eq!(
+            Verifier::default().verify(&p, &store(), NOW).unwrap().form,
+            SignedForm::Body
+        );
         // Signing the query as well (an SDK mistake) is refused.
-        let wrong = sign(&Secret::new("PRIVTOKEN"), &format!("{target}&{}", std::str::from_utf8(body).unwrap()), "PUBTOKEN", "20200415T133400");
+        let wrong = sign(
+            &Secret::new("PRIVTOKEN"),
+            &format!("{target}&{}", std::str::from_utf8(body).unwrap()),
+            "PUBTOKEN",
+            "20200415T133400",
+        );
         let p = parts("POST", target, "20200415T133400", &wrong, body);
-        assert!(matches!(Verifier::default().verify(&p, &store(), NOW), Err(Rejection::SignatureMismatch { .. })));
+        assert!(matches!(
+            Verifier::default().verify(&p, &store(), NOW),
+            Err(Rejection::SignatureMismatch { .. })
+        ));
     }
 
     #[test]
@@ -409,22 +510,42 @@ mod tests {
         let p = RequestParts::from_headers(
             "GET",
             "/status",
-            [("DTAPI-Token", "NOBODY"), ("DTAPI-Date", "20200415T133400"), ("DTAPI-Signature", "00")],
+            [
+                ("DTAPI-Token", "NOBODY"),
+                ("DTAPI-Date", "20200415T133400"),
+                ("DTAPI-Signature", "00"),
+            ],
             b"",
         );
         assert_eq!(
             Verifier::default().verify(&p, &store(), NOW).unwrap_err(),
-            Rejection::UnknownToken { public: "NOBODY".into() }
+            Rejection::UnknownToken {
+                public: "NOBODY".into()
+            }
         );
     }
 
     #[test]
     fn mismatch_lists_the_strings_tried_without_the_secret() {
-        let p = parts("GET", "/a?x=%20", "20200415T133400", "0000000000000000000000000000000000000000", b"");
-        let Err(Rejection::SignatureMismatch { tried, .. }) = Verifier::default().verify(&p, &store(), NOW) else {
+        let p = parts(
+            "GET",
+            "/a?x=%20",
+            "20200415T133400",
+            "0000000000000000000000000000000000000000",
+            b"",
+        );
+        let Err(Rejection::SignatureMismatch { tried, .. }) =
+            Verifier::default().verify(&p, &store(), NOW)
+        else {
             panic!("expected a mismatch");
         };
-        assert_eq!(tried, vec!["/a?x=%20\nPUBTOKEN\n20200415T133400", "/a?x= \nPUBTOKEN\n20200415T133400"]);
+        assert_eq!(
+            tried,
+            vec![
+                "/a?x=%20\nPUBTOKEN\n20200415T133400",
+                "/a?x= \nPUBTOKEN\n20200415T133400"
+            ]
+        );
         assert!(!format!("{tried:?}").contains("PRIVTOKEN"));
     }
 }

@@ -40,7 +40,12 @@ fn golden_vectors_are_all_present() {
 fn golden_vectors_sign_to_the_expected_value() {
     for v in vectors() {
         let s = |k: &str| v[k].as_str().unwrap().to_string();
-        let got = sign(&Secret::new(s("private")), &s("signed_target"), &s("public"), &s("date"));
+        let got = sign(
+            &Secret::new(s("private")),
+            &s("signed_target"),
+            &s("public"),
+            &s("date"),
+        );
         assert_eq!(got, s("signature"), "vector {}", s("name"));
     }
 }
@@ -54,7 +59,12 @@ fn golden_vectors_get_the_expected_verdict() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|p| (p[0].as_str().unwrap().to_string(), Secret::new(p[1].as_str().unwrap())))
+                .map(|p| {
+                    (
+                        p[0].as_str().unwrap().to_string(),
+                        Secret::new(p[1].as_str().unwrap()),
+                    )
+                })
                 .collect(),
         );
         let headers: Vec<(&str, &str)> = v["headers"]
@@ -64,7 +74,12 @@ fn golden_vectors_get_the_expected_verdict() {
             .map(|(k, x)| (k.as_str(), x.as_str().unwrap()))
             .collect();
         let body = v["body"].as_str().unwrap_or("").as_bytes();
-        let parts = RequestParts::from_headers(v["method"].as_str().unwrap(), v["target"].as_str().unwrap(), headers, body);
+        let parts = RequestParts::from_headers(
+            v["method"].as_str().unwrap(),
+            v["target"].as_str().unwrap(),
+            headers,
+            body,
+        );
         let now = OffsetDateTime::parse(v["server_time"].as_str().unwrap(), &Rfc3339).unwrap();
         let verifier = Verifier::new(Duration::seconds(v["max_skew_seconds"].as_i64().unwrap()));
         let got = match verifier.verify(&parts, &store, now) {
@@ -81,7 +96,12 @@ fn golden_vectors_get_the_expected_verdict() {
 
 fn wire_target() -> impl Strategy<Value = String> {
     // Paths and queries as they appear on a request line: no spaces, escapes allowed.
-    ("/[a-z]{1,12}(/[A-Za-z0-9+/=]{1,20})?", proptest::option::of("[a-z]{1,6}=[A-Za-z0-9%+.:-]{0,12}(&[a-z]{1,6}=[A-Za-z0-9%.-]{0,8}){0,3}"))
+    (
+        "/[a-z]{1,12}(/[A-Za-z0-9+/=]{1,20})?",
+        proptest::option::of(
+            "[a-z]{1,6}=[A-Za-z0-9%+.:-]{0,12}(&[a-z]{1,6}=[A-Za-z0-9%.-]{0,8}){0,3}",
+        ),
+    )
         .prop_map(|(p, q)| match q {
             Some(q) => format!("{p}?{q}"),
             None => p,
@@ -92,7 +112,11 @@ fn request<'a>(target: &'a str, date: &'a str, sig: &'a str) -> RequestParts<'a>
     RequestParts::from_headers(
         "GET",
         target,
-        [("DTAPI-Token", "pub"), ("DTAPI-Date", date), ("DTAPI-Signature", sig)],
+        [
+            ("DTAPI-Token", "pub"),
+            ("DTAPI-Date", date),
+            ("DTAPI-Signature", sig),
+        ],
         b"",
     )
 }

@@ -42,11 +42,18 @@ use crate::{Bound, Document, Query, TermValue};
 pub(crate) fn eval(q: &Query, doc: &dyn Document) -> bool {
     match q {
         Query::All => true,
-        Query::Term { field: Some(field), value } => term_on_field(field, value, doc),
+        Query::Term {
+            field: Some(field),
+            value,
+        } => term_on_field(field, value, doc),
         Query::Term { field: None, value } => term_in_message(value, doc.message()),
-        Query::Range { field, lower, upper } => {
-            any_value(doc, field, |v| passes_lower(v, lower) && passes_upper(v, upper))
-        }
+        Query::Range {
+            field,
+            lower,
+            upper,
+        } => any_value(doc, field, |v| {
+            passes_lower(v, lower) && passes_upper(v, upper)
+        }),
         Query::And(qs) => qs.iter().all(|q| eval(q, doc)),
         Query::Or(qs) => qs.iter().any(|q| eval(q, doc)),
         Query::Not(q) => !eval(q, doc),
@@ -69,7 +76,8 @@ fn term_on_field(field: &str, value: &TermValue, doc: &dyn Document) -> bool {
         TermValue::Word(t) | TermValue::Phrase(t) => {
             let t_num = number(t);
             any_value(doc, field, |v| {
-                v.eq_ignore_ascii_case(t) || matches!((t_num, number(v)), (Some(a), Some(b)) if a == b)
+                v.eq_ignore_ascii_case(t)
+                    || matches!((t_num, number(v)), (Some(a), Some(b)) if a == b)
             })
         }
         TermValue::Wildcard(p) => {
@@ -108,7 +116,8 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = &str> {
 /// like, which `f64::from_str` would accept, so words never compare as numbers.
 fn number(s: &str) -> Option<f64> {
     let looks_numeric = s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.'))
-        && s.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'));
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'));
     if !looks_numeric {
         return None;
     }
@@ -358,7 +367,10 @@ mod tests {
         assert!(m("@fields.dest_port:[443 TO 443]"));
         assert!(!m("@fields.dest_port:{443 TO 500]"));
         assert!(!m("@fields.dest_port:[400 TO 443}"));
-        assert!(m("@fields.dest_port:[80 TO *]"), "numeric, not lexicographic: 443 > 80");
+        assert!(
+            m("@fields.dest_port:[80 TO *]"),
+            "numeric, not lexicographic: 443 > 80"
+        );
         assert!(m("@fields.dest_port:>80"));
         assert!(m("@fields.dest_port:>=443"));
         assert!(!m("@fields.dest_port:>443"));
@@ -368,7 +380,10 @@ mod tests {
         assert!(m("@fields.epochdate: <1714521600.5"));
         assert!(m("@timestamp:[2024-04-30T00:00:00 TO 2024-05-01T00:00:00]"));
         assert!(!m("@timestamp:{2024-05-01T00:00:00 TO *}"));
-        assert!(m("@timestamp:>\"2024-04-30 23:59:59\""), "string comparison: 'T' > ' '");
+        assert!(
+            m("@timestamp:>\"2024-04-30 23:59:59\""),
+            "string comparison: 'T' > ' '"
+        );
         assert!(m("@fields.proto:[A TO Z]"));
         assert!(m("@fields.dest_port:[* TO *]"));
         assert!(!m("@fields.missing:[* TO *]"));
@@ -382,7 +397,10 @@ mod tests {
         assert!(m("NOT @type:dns"));
         assert!(!m("NOT @type:conn"));
         assert!(!m("@fields.missing:x"));
-        assert!(m("NOT @fields.missing:x"), "a missing field never matches, so NOT does");
+        assert!(
+            m("NOT @fields.missing:x"),
+            "a missing field never matches, so NOT does"
+        );
         assert!(!m("@fields.missing:[1 TO 2]"));
         assert!(m("*"));
         assert!(m(""));

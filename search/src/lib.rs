@@ -8,7 +8,7 @@
 //!   limit ([`MAX_DEPTH`]) so no input can exhaust the stack.
 //! - `print`: `impl Display for Query`, canonical query text; for any tree from
 //!   [`parse`], printing and reparsing gives the same tree.
-//! - `eval`: [`matches`], whether a record matches a tree, through the
+//! - `eval`: [`matches()`], whether a record matches a tree, through the
 //!   [`Document`] trait (case-insensitive terms, numeric equality, wildcards,
 //!   numeric-or-string ranges, bare terms against message tokens).
 //!

@@ -23,10 +23,11 @@
 //!
 //! # Prefixed clauses at the OR level
 //!
-//! Darktrace runs these strings through Elasticsearch's `query_string`, where a
-//! clause written `-x`, `!x` or `NOT x` is a *must not* clause and `+x` a *must*
-//! clause of the enclosing boolean query, whatever operator sits next to it. The
-//! OR level therefore collects its clauses as Lucene does:
+//! Advanced Search is Elasticsearch behind Kibana (its responses are ES hits with
+//! a `kibana` echo), and Lucene's classic parser, which `query_string` uses,
+//! makes a clause written `-x`, `!x` or `NOT x` a *must not* clause and `+x` a
+//! *must* clause of the enclosing boolean query, whatever operator sits next to
+//! it. The OR level therefore collects its clauses as Lucene does:
 //! - only plain clauses: `Or` of them;
 //! - otherwise `And` of the `+` clauses, the negated clauses, and (only when there
 //!   is no `+` clause) the `Or` of the plain clauses, in source order.
@@ -63,7 +64,12 @@ type PResult<T> = Result<T, PErr>;
 
 /// Parses `input`, allowing at most `max_depth` nested groups/prefix operators.
 pub(crate) fn parse_query(input: &str, max_depth: usize) -> Result<Query, ParseError> {
-    let cx = Cx { depth: 0, max_depth, total: input.len(), field: None };
+    let cx = Cx {
+        depth: 0,
+        max_depth,
+        total: input.len(),
+        field: None,
+    };
     let mut rest = input;
     match top(&mut rest, cx) {
         Ok(q) => Ok(q),
@@ -73,7 +79,10 @@ pub(crate) fn parse_query(input: &str, max_depth: usize) -> Result<Query, ParseE
                 Err(_) => None,
             }
             .unwrap_or_else(|| format!("unexpected {}", describe(rest)));
-            Err(ParseError { offset: input.len() - rest.len(), message })
+            Err(ParseError {
+                offset: input.len() - rest.len(),
+                message,
+            })
         }
     }
 }
@@ -103,14 +112,20 @@ impl<'f> Cx<'f> {
                 self.max_depth
             ));
         }
-        Ok(Cx { depth: self.depth + 1, ..self })
+        Ok(Cx {
+            depth: self.depth + 1,
+            ..self
+        })
     }
 
     fn with_field<'g>(self, field: &'g str) -> Cx<'g>
     where
         'f: 'g,
     {
-        Cx { field: Some(field), ..self }
+        Cx {
+            field: Some(field),
+            ..self
+        }
     }
 }
 
@@ -161,7 +176,10 @@ fn describe(rest: &str) -> String {
 /// Characters that end an unquoted word (a `\` escapes any of them).
 pub(crate) fn is_special(c: char) -> bool {
     c.is_whitespace()
-        || matches!(c, '(' | ')' | '"' | ':' | '[' | ']' | '{' | '}' | '^' | '~' | '\\')
+        || matches!(
+            c,
+            '(' | ')' | '"' | ':' | '[' | ']' | '{' | '}' | '^' | '~' | '\\'
+        )
 }
 
 fn is_word_char(c: char) -> bool {
@@ -171,7 +189,9 @@ fn is_word_char(c: char) -> bool {
 /// Whether the next character would carry on a word (so `ANDROID` and `AND\x`
 /// are words, not the keyword `AND`).
 fn continues_word(rest: &str) -> bool {
-    rest.chars().next().is_some_and(|c| is_word_char(c) || c == '\\')
+    rest.chars()
+        .next()
+        .is_some_and(|c| is_word_char(c) || c == '\\')
 }
 
 fn peek_keyword(rest: &str) -> Option<Keyword> {
@@ -230,7 +250,7 @@ fn or_expr(i: &mut &str, cx: Cx<'_>) -> PResult<Query> {
 
 fn and_expr(i: &mut &str, cx: Cx<'_>) -> PResult<(Query, Occur)> {
     let first = unary(i, cx)?;
-    let mut members: Vec<Query> = Vec::new();
+    let mut rest = Vec::new();
     loop {
         let before_ws = *i;
         ws(i)?;
@@ -241,17 +261,18 @@ fn and_expr(i: &mut &str, cx: Cx<'_>) -> PResult<(Query, Occur)> {
         }
         alt((literal("AND"), literal("&&"))).void().parse_next(i)?;
         ws(i)?;
-        let (next, _) = unary(i, cx)?;
-        if members.is_empty() {
-            push_flat_and(&mut members, first.0.clone());
-        }
-        push_flat_and(&mut members, next);
+        rest.push(unary(i, cx)?.0);
     }
-    if members.is_empty() {
-        Ok(first)
-    } else {
-        Ok((Query::And(members), Occur::Should))
+    if rest.is_empty() {
+        // A lone clause keeps its prefix, which matters at the OR level.
+        return Ok(first);
     }
+    // Inside an AND chain `+x` is just `x` and `-x` just `NOT x`.
+    let mut members = Vec::new();
+    for q in std::iter::once(first.0).chain(rest) {
+        push_flat_and(&mut members, q);
+    }
+    Ok((Query::And(members), Occur::Should))
 }
 
 fn unary(i: &mut &str, cx: Cx<'_>) -> PResult<(Query, Occur)> {
@@ -279,7 +300,9 @@ fn unary(i: &mut &str, cx: Cx<'_>) -> PResult<(Query, Occur)> {
 
 fn primary(i: &mut &str, cx: Cx<'_>) -> PResult<Query> {
     match peek_keyword(i) {
-        Some(Keyword::To) => return fail("`TO` is only valid inside a range, as in `field:[a TO b]`"),
+        Some(Keyword::To) => {
+            return fail("`TO` is only valid inside a range, as in `field:[a TO b]`")
+        }
         Some(_) => return fail(format!("expected a clause, found {}", describe(i))),
         None => {}
     }
@@ -346,7 +369,12 @@ fn word_clause(i: &mut &str, cx: Cx<'_>) -> PResult<Query> {
 
 /// What follows `field:`.
 fn value(i: &mut &str, cx: Cx<'_>, field: &str) -> PResult<Query> {
-    let expected = |rest: &str| format!("expected a value after `{field}:`, found {}", describe(rest));
+    let expected = |rest: &str| {
+        format!(
+            "expected a value after `{field}:`, found {}",
+            describe(rest)
+        )
+    };
     if peek_keyword(i).is_some() || i.starts_with("&&") || i.starts_with("||") {
         return fail(expected(i));
     }
@@ -370,7 +398,10 @@ fn value(i: &mut &str, cx: Cx<'_>, field: &str) -> PResult<Query> {
 }
 
 fn term(field: Option<&str>, value: TermValue) -> Query {
-    Query::Term { field: field.map(str::to_string), value }
+    Query::Term {
+        field: field.map(str::to_string),
+        value,
+    }
 }
 
 /// `( or_expr )`; `cx.field` is already the field a `field:(` hands down.
@@ -405,7 +436,9 @@ fn phrase(i: &mut &str, cx: Cx<'_>) -> PResult<String> {
             None => break,
         }
     }
-    fail(format!("unterminated phrase: the `\"` at offset {open} is never closed"))
+    fail(format!(
+        "unterminated phrase: the `\"` at offset {open} is never closed"
+    ))
 }
 
 /// An unquoted word as read from the input.
@@ -502,7 +535,11 @@ fn range(i: &mut &str, cx: Cx<'_>, field: &str) -> PResult<Query> {
         }
     };
     *i = &i[1..];
-    Ok(Query::Range { field: field.to_string(), lower, upper })
+    Ok(Query::Range {
+        field: field.to_string(),
+        lower,
+        upper,
+    })
 }
 
 /// One end of a bracketed range: a phrase, `*`, or anything up to whitespace,
@@ -514,9 +551,10 @@ fn bound(i: &mut &str, cx: Cx<'_>, inclusive: bool) -> PResult<Bound> {
         let start = *i;
         let mut text = String::new();
         loop {
-            let run: &str =
-                take_till(0.., |c: char| c.is_whitespace() || matches!(c, ']' | '}' | '\\'))
-                    .parse_next(i)?;
+            let run: &str = take_till(0.., |c: char| {
+                c.is_whitespace() || matches!(c, ']' | '}' | '\\')
+            })
+            .parse_next(i)?;
             text.push_str(run);
             if !i.starts_with('\\') {
                 break;
@@ -536,7 +574,11 @@ fn bound(i: &mut &str, cx: Cx<'_>, inclusive: bool) -> PResult<Bound> {
         }
         text
     };
-    Ok(if inclusive { Bound::Inclusive(text) } else { Bound::Exclusive(text) })
+    Ok(if inclusive {
+        Bound::Inclusive(text)
+    } else {
+        Bound::Exclusive(text)
+    })
 }
 
 /// `>N`, `>=N`, `<N`, `<=N`: a half-open range.
@@ -545,7 +587,12 @@ fn comparison(i: &mut &str, cx: Cx<'_>, field: &str) -> PResult<Query> {
     let text = match i.chars().next() {
         Some('"') => phrase(i, cx)?,
         Some(c) if is_word_char(c) || c == '\\' => word(i)?.text,
-        _ => return fail(format!("expected a value after `{op}`, found {}", describe(i))),
+        _ => {
+            return fail(format!(
+                "expected a value after `{op}`, found {}",
+                describe(i)
+            ))
+        }
     };
     let (lower, upper) = match op {
         ">=" => (Bound::Inclusive(text), Bound::Unbounded),
@@ -553,7 +600,11 @@ fn comparison(i: &mut &str, cx: Cx<'_>, field: &str) -> PResult<Query> {
         "<=" => (Bound::Unbounded, Bound::Inclusive(text)),
         _ => (Bound::Unbounded, Bound::Exclusive(text)),
     };
-    Ok(Query::Range { field: field.to_string(), lower, upper })
+    Ok(Query::Range {
+        field: field.to_string(),
+        lower,
+        upper,
+    })
 }
 
 /// Splices nested `And`s so `And` never directly holds `And`.
@@ -633,22 +684,38 @@ mod tests {
     use crate::{parse, parse_with_limit, MAX_DEPTH};
 
     fn t(field: &str, v: &str) -> Query {
-        Query::Term { field: Some(field.into()), value: TermValue::Word(v.into()) }
+        Query::Term {
+            field: Some(field.into()),
+            value: TermValue::Word(v.into()),
+        }
     }
     fn bare(v: &str) -> Query {
-        Query::Term { field: None, value: TermValue::Word(v.into()) }
+        Query::Term {
+            field: None,
+            value: TermValue::Word(v.into()),
+        }
     }
     fn p(field: &str, v: &str) -> Query {
-        Query::Term { field: Some(field.into()), value: TermValue::Phrase(v.into()) }
+        Query::Term {
+            field: Some(field.into()),
+            value: TermValue::Phrase(v.into()),
+        }
     }
     fn wc(field: Option<&str>, v: &str) -> Query {
-        Query::Term { field: field.map(Into::into), value: TermValue::Wildcard(v.into()) }
+        Query::Term {
+            field: field.map(Into::into),
+            value: TermValue::Wildcard(v.into()),
+        }
     }
     fn not(q: Query) -> Query {
         Query::Not(Box::new(q))
     }
     fn range(field: &str, lower: Bound, upper: Bound) -> Query {
-        Query::Range { field: field.into(), lower, upper }
+        Query::Range {
+            field: field.into(),
+            lower,
+            upper,
+        }
     }
     fn inc(s: &str) -> Bound {
         Bound::Inclusive(s.into())
@@ -669,10 +736,19 @@ mod tests {
     #[test]
     fn field_terms() {
         assert_eq!(ok("@type:conn"), t("@type", "conn"));
-        assert_eq!(ok("@fields.src_ip:10.0.0.1"), t("@fields.src_ip", "10.0.0.1"));
-        assert_eq!(ok("@fields.id.orig_h:10.1.2.3"), t("@fields.id.orig_h", "10.1.2.3"));
+        assert_eq!(
+            ok("@fields.src_ip:10.0.0.1"),
+            t("@fields.src_ip", "10.0.0.1")
+        );
+        assert_eq!(
+            ok("@fields.id.orig_h:10.1.2.3"),
+            t("@fields.id.orig_h", "10.1.2.3")
+        );
         assert_eq!(ok("host-name_2:x"), t("host-name_2", "x"));
-        assert_eq!(ok("  @fields.dest_port:443  "), t("@fields.dest_port", "443"));
+        assert_eq!(
+            ok("  @fields.dest_port:443  "),
+            t("@fields.dest_port", "443")
+        );
         assert_eq!(ok("f:-5"), t("f", "-5"), "a value may start with `-`");
     }
 
@@ -687,15 +763,25 @@ mod tests {
     #[test]
     fn phrases_and_escapes() {
         assert_eq!(ok(r#"@type:"ssl""#), p("@type", "ssl"));
-        assert_eq!(ok(r#"f:"a \"quoted\" \\ word""#), p("f", r#"a "quoted" \ word"#));
+        assert_eq!(
+            ok(r#"f:"a \"quoted\" \\ word""#),
+            p("f", r#"a "quoted" \ word"#)
+        );
         assert_eq!(
             ok(r#""two words""#),
-            Query::Term { field: None, value: TermValue::Phrase("two words".into()) }
+            Query::Term {
+                field: None,
+                value: TermValue::Phrase("two words".into())
+            }
         );
         assert_eq!(ok(r"ip:fe80\:\:1"), t("ip", "fe80::1"));
         assert_eq!(ok(r"f:a\ b"), t("f", "a b"));
         assert_eq!(ok(r"\AND"), bare("AND"));
-        assert_eq!(ok(r"a\:b:c"), t("a:b", "c"), "escapes work in field names too");
+        assert_eq!(
+            ok(r"a\:b:c"),
+            t("a:b", "c"),
+            "escapes work in field names too"
+        );
         assert_eq!(ok(r"f:\*"), t("f", "*"), "an escaped star is literal");
     }
 
@@ -703,17 +789,31 @@ mod tests {
     fn field_groups_give_each_term_the_field() {
         assert_eq!(
             ok(r#"@fields.src_ip:(a OR b OR "c")"#),
-            Query::Or(vec![t("@fields.src_ip", "a"), t("@fields.src_ip", "b"), p("@fields.src_ip", "c")])
+            Query::Or(vec![
+                t("@fields.src_ip", "a"),
+                t("@fields.src_ip", "b"),
+                p("@fields.src_ip", "c")
+            ])
         );
         assert_eq!(
             ok("f:(a AND (b OR c*))"),
-            Query::And(vec![t("f", "a"), Query::Or(vec![t("f", "b"), wc(Some("f"), "c*")])])
+            Query::And(vec![
+                t("f", "a"),
+                Query::Or(vec![t("f", "b"), wc(Some("f"), "c*")])
+            ])
         );
-        assert_eq!(ok("f:(a g:b)"), Query::Or(vec![t("f", "a"), t("g", "b")]), "an inner field wins");
-        assert_eq!(ok("f:([1 TO 2] OR >5)"), Query::Or(vec![
-            range("f", inc("1"), inc("2")),
-            range("f", exc("5"), Bound::Unbounded),
-        ]));
+        assert_eq!(
+            ok("f:(a g:b)"),
+            Query::Or(vec![t("f", "a"), t("g", "b")]),
+            "an inner field wins"
+        );
+        assert_eq!(
+            ok("f:([1 TO 2] OR >5)"),
+            Query::Or(vec![
+                range("f", inc("1"), inc("2")),
+                range("f", exc("5"), Bound::Unbounded),
+            ])
+        );
         assert_eq!(ok("f:(*)"), wc(Some("f"), "*"));
         // The client's macro expansion (DECISIONS.md D8).
         assert_eq!(
@@ -736,12 +836,18 @@ mod tests {
             ok("a AND b OR c"),
             Query::Or(vec![Query::And(vec![bare("a"), bare("b")]), bare("c")])
         );
-        assert_eq!(ok("NOT a AND b"), Query::And(vec![not(bare("a")), bare("b")]));
+        assert_eq!(
+            ok("NOT a AND b"),
+            Query::And(vec![not(bare("a")), bare("b")])
+        );
         assert_eq!(
             ok("(a OR b) AND c"),
             Query::And(vec![Query::Or(vec![bare("a"), bare("b")]), bare("c")])
         );
-        assert_eq!(ok("a AND (b AND c)"), Query::And(vec![bare("a"), bare("b"), bare("c")]));
+        assert_eq!(
+            ok("a AND (b AND c)"),
+            Query::And(vec![bare("a"), bare("b"), bare("c")])
+        );
         assert_eq!(ok("NOT NOT a"), not(not(bare("a"))));
         assert_eq!(ok("NOT(a)"), not(bare("a")));
         // The real S6 client query.
@@ -757,8 +863,14 @@ mod tests {
 
     #[test]
     fn implicit_operator_is_or() {
-        assert_eq!(ok("a b c"), Query::Or(vec![bare("a"), bare("b"), bare("c")]));
-        assert_eq!(ok("@type:conn f:x"), Query::Or(vec![t("@type", "conn"), t("f", "x")]));
+        assert_eq!(
+            ok("a b c"),
+            Query::Or(vec![bare("a"), bare("b"), bare("c")])
+        );
+        assert_eq!(
+            ok("@type:conn f:x"),
+            Query::Or(vec![t("@type", "conn"), t("f", "x")])
+        );
         assert_eq!(ok("(a)(b)"), Query::Or(vec![bare("a"), bare("b")]));
     }
 
@@ -767,7 +879,11 @@ mod tests {
         assert_eq!(ok("a && b"), Query::And(vec![bare("a"), bare("b")]));
         assert_eq!(ok("a || b"), Query::Or(vec![bare("a"), bare("b")]));
         assert_eq!(ok("!a && b"), Query::And(vec![not(bare("a")), bare("b")]));
-        assert_eq!(ok("a&&b"), bare("a&&b"), "as in Lucene, `&&` inside a word is part of it");
+        assert_eq!(
+            ok("a&&b"),
+            bare("a&&b"),
+            "as in Lucene, `&&` inside a word is part of it"
+        );
         assert_eq!(ok("(a)&&(b)"), Query::And(vec![bare("a"), bare("b")]));
     }
 
@@ -789,17 +905,33 @@ mod tests {
         assert_eq!(ok("+a -b c"), Query::And(vec![bare("a"), not(bare("b"))]));
         assert_eq!(ok("a AND -b"), Query::And(vec![bare("a"), not(bare("b"))]));
         assert_eq!(ok("a AND +b"), Query::And(vec![bare("a"), bare("b")]));
-        assert_eq!(ok("+(a AND b) -c"), Query::And(vec![bare("a"), bare("b"), not(bare("c"))]));
-        assert_eq!(ok("- a"), not(bare("a")), "whitespace after a prefix is allowed");
+        assert_eq!(
+            ok("+(a AND b) -c"),
+            Query::And(vec![bare("a"), bare("b"), not(bare("c"))])
+        );
+        assert_eq!(
+            ok("- a"),
+            not(bare("a")),
+            "whitespace after a prefix is allowed"
+        );
     }
 
     #[test]
     fn or_level_not_is_must_not_as_in_elasticsearch() {
         assert_eq!(ok("a NOT b"), Query::And(vec![bare("a"), not(bare("b"))]));
-        assert_eq!(ok("a OR NOT b"), Query::And(vec![bare("a"), not(bare("b"))]));
-        assert_eq!(ok("NOT a OR b"), Query::And(vec![not(bare("a")), bare("b")]));
+        assert_eq!(
+            ok("a OR NOT b"),
+            Query::And(vec![bare("a"), not(bare("b"))])
+        );
+        assert_eq!(
+            ok("NOT a OR b"),
+            Query::And(vec![not(bare("a")), bare("b")])
+        );
         // A group is a plain clause, whatever is inside.
-        assert_eq!(ok("a OR (NOT b)"), Query::Or(vec![bare("a"), not(bare("b"))]));
+        assert_eq!(
+            ok("a OR (NOT b)"),
+            Query::Or(vec![bare("a"), not(bare("b"))])
+        );
     }
 
     #[test]
@@ -807,8 +939,16 @@ mod tests {
         assert_eq!(ok("f:ab*"), wc(Some("f"), "ab*"));
         assert_eq!(ok("f:a?c"), wc(Some("f"), "a?c"));
         assert_eq!(ok("*ssl*"), wc(None, "*ssl*"));
-        assert_eq!(ok("f:*"), wc(Some("f"), "*"), "field:* asks for the field to exist");
-        assert_eq!(ok(r"f:a\*b*"), wc(Some("f"), r"a\*b*"), "escaped wildcards stay escaped in the pattern");
+        assert_eq!(
+            ok("f:*"),
+            wc(Some("f"), "*"),
+            "field:* asks for the field to exist"
+        );
+        assert_eq!(
+            ok(r"f:a\*b*"),
+            wc(Some("f"), r"a\*b*"),
+            "escaped wildcards stay escaped in the pattern"
+        );
         assert_eq!(ok(r"f:a\:b*"), wc(Some("f"), "a:b*"));
         assert_eq!(ok("**"), wc(None, "**"));
     }
@@ -834,10 +974,18 @@ mod tests {
         assert_eq!(ok("f:[ 1  TO  5 ]"), range("f", inc("1"), inc("5")));
         assert_eq!(
             ok("@timestamp:[2024-05-01T00:00:00 TO 2024-05-02T00:00:00]"),
-            range("@timestamp", inc("2024-05-01T00:00:00"), inc("2024-05-02T00:00:00")),
+            range(
+                "@timestamp",
+                inc("2024-05-01T00:00:00"),
+                inc("2024-05-02T00:00:00")
+            ),
             "colons need no quoting inside a range, as in Lucene"
         );
-        assert_eq!(ok(r#"f:["a b" TO "*"]"#), range("f", inc("a b"), inc("*")), "a quoted * is literal");
+        assert_eq!(
+            ok(r#"f:["a b" TO "*"]"#),
+            range("f", inc("a b"), inc("*")),
+            "a quoted * is literal"
+        );
     }
 
     #[test]
@@ -847,7 +995,10 @@ mod tests {
         assert_eq!(ok("f:<5"), range("f", Bound::Unbounded, exc("5")));
         assert_eq!(ok("f:<=5"), range("f", Bound::Unbounded, inc("5")));
         assert_eq!(ok("f:>-1.5"), range("f", exc("-1.5"), Bound::Unbounded));
-        assert_eq!(ok(r#"f:>"2024-05-01 00:00""#), range("f", exc("2024-05-01 00:00"), Bound::Unbounded));
+        assert_eq!(
+            ok(r#"f:>"2024-05-01 00:00""#),
+            range("f", exc("2024-05-01 00:00"), Bound::Unbounded)
+        );
     }
 
     #[test]
@@ -899,7 +1050,11 @@ mod tests {
         for &(input, offset, needle) in cases {
             let e = err(input);
             assert_eq!(e.offset, offset, "{input:?}: {e}");
-            assert!(e.message.contains(needle), "{input:?}: {:?} lacks {needle:?}", e.message);
+            assert!(
+                e.message.contains(needle),
+                "{input:?}: {:?} lacks {needle:?}",
+                e.message
+            );
         }
     }
 
@@ -907,7 +1062,11 @@ mod tests {
     fn nesting_at_the_limit_parses_and_beyond_fails() {
         let at_limit = format!("{}a{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
         assert_eq!(ok(&at_limit), bare("a"));
-        let over = format!("{}a{}", "(".repeat(MAX_DEPTH + 1), ")".repeat(MAX_DEPTH + 1));
+        let over = format!(
+            "{}a{}",
+            "(".repeat(MAX_DEPTH + 1),
+            ")".repeat(MAX_DEPTH + 1)
+        );
         let e = err(&over);
         assert_eq!(e.offset, MAX_DEPTH);
         assert!(e.message.contains("nested deeper than 64"), "{e}");
@@ -918,7 +1077,10 @@ mod tests {
         assert_eq!(e.offset, 4 * MAX_DEPTH);
 
         assert!(parse_with_limit("(a)", 0).is_err());
-        assert_eq!(parse_with_limit("a b", 0), Ok(Query::Or(vec![bare("a"), bare("b")])));
+        assert_eq!(
+            parse_with_limit("a b", 0),
+            Ok(Query::Or(vec![bare("a"), bare("b")]))
+        );
     }
 
     #[test]
@@ -960,7 +1122,10 @@ mod proptests {
     use crate::testutil::{grammar_text, query_like_text};
     use crate::{parse, parse_with_limit};
 
-    fn check_error_offset(input: &str, result: Result<crate::Query, crate::ParseError>) -> Result<(), TestCaseError> {
+    fn check_error_offset(
+        input: &str,
+        result: Result<crate::Query, crate::ParseError>,
+    ) -> Result<(), TestCaseError> {
         if let Err(e) = result {
             prop_assert!(e.offset <= input.len(), "{:?}: {}", input, e);
             prop_assert!(input.is_char_boundary(e.offset), "{:?}: {}", input, e);

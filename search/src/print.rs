@@ -5,9 +5,10 @@
 //! round trip also holds at the depth limit. The rules:
 //!
 //! - Terms print as `field:value`; words are backslash-escaped where needed
-//!   (special characters, a leading `-`/`+`/`!`/`>`/`<`/`&`/`|`, the keywords
-//!   `AND`/`OR`/`NOT`/`TO`, and `*`/`?` in a [`TermValue::Word`]); phrases are
-//!   quoted with `"` and `\` escaped. Field names are escaped like words.
+//!   (special characters, the keywords `AND`/`OR`/`NOT`/`TO`, `*`/`?` in a
+//!   [`TermValue::Word`], and a leading `>`/`<`/`&`/`|`, plus `-`/`+`/`!` where a
+//!   clause starts, so `f:-5` but bare `\-5`); phrases are quoted with `"` and
+//!   `\` escaped. Field names are escaped like words.
 //! - Ranges with one open end print as `field:>v`, `>=`, `<`, `<=`; the others as
 //!   `field:[a TO b}` with `*` for an open end. Bounds are quoted unless they are
 //!   plain words.
@@ -37,6 +38,8 @@ enum Place {
     NotOperand,
 }
 
+/// Canonical query text: `parse(&q.to_string()) == Ok(q)` for any `q` from
+/// [`crate::parse`]. See `src/print.rs` for the rules.
 impl Display for Query {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write_query(f, self, Place::Top)
@@ -48,12 +51,16 @@ fn write_query(f: &mut Formatter<'_>, q: &Query, place: Place) -> fmt::Result {
         Query::All => f.write_char('*'),
         Query::Term { field, value } => {
             if let Some(field) = field {
-                    write_word(f, field, Position::ClauseStart)?;
+                write_word(f, field, Position::ClauseStart)?;
                 f.write_char(':')?;
             }
             write_value(f, value, field.is_none())
         }
-        Query::Range { field, lower, upper } => {
+        Query::Range {
+            field,
+            lower,
+            upper,
+        } => {
             write_word(f, field, Position::ClauseStart)?;
             f.write_char(':')?;
             write_range(f, lower, upper)
@@ -160,7 +167,11 @@ fn write_modifier_form(f: &mut Formatter<'_>, qs: &[Query]) -> fmt::Result {
 }
 
 fn write_value(f: &mut Formatter<'_>, value: &TermValue, bare: bool) -> fmt::Result {
-    let position = if bare { Position::ClauseStart } else { Position::Value };
+    let position = if bare {
+        Position::ClauseStart
+    } else {
+        Position::Value
+    };
     match value {
         TermValue::Word(w) if w.is_empty() => f.write_str("\"\""),
         TermValue::Word(w) => write_word(f, w, position),
@@ -245,11 +256,7 @@ fn write_phrase(f: &mut Formatter<'_>, s: &str) -> fmt::Result {
 
 /// A bound value that reads back unchanged both after `>` and inside brackets.
 fn is_plain_bound(s: &str) -> bool {
-    !s.is_empty()
-        && s != "*"
-        && !is_keyword(s)
-        && !s.starts_with('=')
-        && !s.chars().any(is_special)
+    !s.is_empty() && s != "*" && !is_keyword(s) && !s.starts_with('=') && !s.chars().any(is_special)
 }
 
 fn write_bound_value(f: &mut Formatter<'_>, s: &str) -> fmt::Result {
@@ -279,11 +286,19 @@ fn write_range(f: &mut Formatter<'_>, lower: &Bound, upper: &Bound) -> fmt::Resu
             write_bound_value(f, v)
         }
         _ => {
-            f.write_char(if matches!(lower, Bound::Exclusive(_)) { '{' } else { '[' })?;
+            f.write_char(if matches!(lower, Bound::Exclusive(_)) {
+                '{'
+            } else {
+                '['
+            })?;
             write_bound(f, lower)?;
             f.write_str(" TO ")?;
             write_bound(f, upper)?;
-            f.write_char(if matches!(upper, Bound::Exclusive(_)) { '}' } else { ']' })
+            f.write_char(if matches!(upper, Bound::Exclusive(_)) {
+                '}'
+            } else {
+                ']'
+            })
         }
     }
 }
@@ -303,7 +318,9 @@ mod tests {
     use crate::{matches, parse, parse_with_limit, Bound, Query, TermValue, MAX_DEPTH};
 
     fn printed(input: &str) -> String {
-        parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}")).to_string()
+        parse(input)
+            .unwrap_or_else(|e| panic!("{input:?}: {e}"))
+            .to_string()
     }
 
     /// Parse, print, reparse: same tree, and printing again gives the same text.
@@ -321,7 +338,10 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             ("@type:conn", "@type:conn"),
             ("  @type : conn ", "@type:conn"),
-            (r#"@type:"ssl" AND @fields.dest_port:"443""#, r#"@type:"ssl" AND @fields.dest_port:"443""#),
+            (
+                r#"@type:"ssl" AND @fields.dest_port:"443""#,
+                r#"@type:"ssl" AND @fields.dest_port:"443""#,
+            ),
             (r#"f:"a \"b\" \\ c""#, r#"f:"a \"b\" \\ c""#),
             ("f:(a OR b)", "f:a OR f:b"),
             ("a OR b AND c", "a OR b AND c"),
@@ -351,10 +371,19 @@ mod tests {
             ("f:[* TO 5}", "f:<5"),
             ("f:[5 TO *]", "f:>=5"),
             ("f:{* TO *}", "f:[* TO *]"),
-            ("@fields.epochdate :>1714521600.0", "@fields.epochdate:>1714521600.0"),
-            ("@fields.epochdate: <=1714521600.0", "@fields.epochdate:<=1714521600.0"),
+            (
+                "@fields.epochdate :>1714521600.0",
+                "@fields.epochdate:>1714521600.0",
+            ),
+            (
+                "@fields.epochdate: <=1714521600.0",
+                "@fields.epochdate:<=1714521600.0",
+            ),
             (r#"f:["a b" TO "*"]"#, r#"f:["a b" TO "*"]"#),
-            ("@timestamp:[2024-05-01T00:00:00 TO *]", r#"@timestamp:>="2024-05-01T00:00:00""#),
+            (
+                "@timestamp:[2024-05-01T00:00:00 TO *]",
+                r#"@timestamp:>="2024-05-01T00:00:00""#,
+            ),
             (r"ip:fe80\:\:1", r"ip:fe80\:\:1"),
             ("f:-5", "f:-5"),
             (r"\-5", r"\-5"),
@@ -370,18 +399,34 @@ mod tests {
 
     #[test]
     fn odd_trees_print_with_their_meaning() {
-        let bare_star = Query::Term { field: None, value: TermValue::Wildcard("*".into()) };
+        let bare_star = Query::Term {
+            field: None,
+            value: TermValue::Wildcard("*".into()),
+        };
         assert_eq!(bare_star.to_string(), "**");
         assert_eq!(Query::And(vec![]).to_string(), "*");
         assert_eq!(Query::Or(vec![]).to_string(), "NOT *");
-        let word = |s: &str| Query::Term { field: Some("f".into()), value: TermValue::Word(s.into()) };
+        let word = |s: &str| Query::Term {
+            field: Some("f".into()),
+            value: TermValue::Word(s.into()),
+        };
         assert_eq!(word("").to_string(), r#"f:"""#);
         assert_eq!(word("a b*").to_string(), r"f:a\ b\*");
         assert_eq!(word(">5").to_string(), r"f:\>5");
         assert_eq!(Query::Or(vec![word("x")]).to_string(), "f:x");
-        let r = |lower, upper| Query::Range { field: "f".into(), lower, upper };
-        assert_eq!(r(Bound::Exclusive("=x".into()), Bound::Unbounded).to_string(), r#"f:>"=x""#);
-        assert_eq!(r(Bound::Inclusive("TO".into()), Bound::Inclusive("".into())).to_string(), r#"f:["TO" TO ""]"#);
+        let r = |lower, upper| Query::Range {
+            field: "f".into(),
+            lower,
+            upper,
+        };
+        assert_eq!(
+            r(Bound::Exclusive("=x".into()), Bound::Unbounded).to_string(),
+            r#"f:>"=x""#
+        );
+        assert_eq!(
+            r(Bound::Inclusive("TO".into()), Bound::Inclusive("".into())).to_string(),
+            r#"f:["TO" TO ""]"#
+        );
     }
 
     #[test]

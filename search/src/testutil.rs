@@ -35,7 +35,9 @@ const FIELDS: &[&str] = &[
 ];
 
 /// Field names a printer must cope with, beyond the everyday ones.
-const ODD_FIELDS: &[&str] = &["a b", "a:b", "-neg", "AND", "*", "x\\y", "(p)", "é.ü", "f?", "+1"];
+const ODD_FIELDS: &[&str] = &[
+    "a b", "a:b", "-neg", "AND", "*", "x\\y", "(p)", "é.ü", "f?", "+1",
+];
 
 const VALUES: &[&str] = &[
     "10.0.0.1",
@@ -88,7 +90,11 @@ fn pattern() -> impl Strategy<Value = String> {
         1 => Just("*".to_string()),
         1 => Just("?".to_string()),
     ];
-    (proptest::collection::vec(piece, 0..4), prop_oneof![Just("*"), Just("?")], 0usize..4)
+    (
+        proptest::collection::vec(piece, 0..4),
+        prop_oneof![Just("*"), Just("?")],
+        0usize..4,
+    )
         .prop_map(|(mut pieces, wild, at)| {
             let at = at.min(pieces.len());
             pieces.insert(at, wild.to_string());
@@ -149,9 +155,13 @@ pub(crate) fn normalize(q: Query) -> Query {
         out
     }
     match q {
-        Query::Term { field: None, value: TermValue::Wildcard(p) } if p == "*" => {
-            Query::Term { field: None, value: TermValue::Wildcard("**".into()) }
-        }
+        Query::Term {
+            field: None,
+            value: TermValue::Wildcard(p),
+        } if p == "*" => Query::Term {
+            field: None,
+            value: TermValue::Wildcard("**".into()),
+        },
         Query::And(qs) => {
             let mut qs = flat(qs, true);
             match qs.len() {
@@ -196,7 +206,10 @@ pub(crate) fn test_doc() -> impl Strategy<Value = TestDoc> {
     ];
     let pair = (field_name(), value);
     let message = proptest::collection::vec(
-        prop_oneof![proptest::sample::select(VALUES).prop_map(str::to_string), "[a-z]{1,4}"],
+        prop_oneof![
+            proptest::sample::select(VALUES).prop_map(str::to_string),
+            "[a-z]{1,4}"
+        ],
         0..6,
     )
     .prop_map(|ws| ws.join(" "));
@@ -204,26 +217,53 @@ pub(crate) fn test_doc() -> impl Strategy<Value = TestDoc> {
         .prop_map(|(fields, message)| TestDoc { fields, message })
 }
 
-
 /// Query text built from the grammar, in all its spellings (operator symbols,
 /// prefixes, groups, field groups, every range form, spaced colons, escapes),
 /// so most of it parses and much of it nests.
 pub(crate) fn grammar_text() -> impl Strategy<Value = String> {
     let word = proptest::sample::select(
         &[
-            "conn", "10.0.0.1", "a*", "b?c", r"fe80\:\:1", r"\AND", "x-y", r"\-5", "é", "ANDROID",
-            "*ssl*", r"a\*b", "443",
+            "conn",
+            "10.0.0.1",
+            "a*",
+            "b?c",
+            r"fe80\:\:1",
+            r"\AND",
+            "x-y",
+            r"\-5",
+            "é",
+            "ANDROID",
+            "*ssl*",
+            r"a\*b",
+            "443",
         ][..],
     );
     let value = proptest::sample::select(
-        &["-5", "conn", "443", "*", "1714521600.0", r"a\ b", r#""a \"q\" b""#, "c*"][..],
+        &[
+            "-5",
+            "conn",
+            "443",
+            "*",
+            "1714521600.0",
+            r"a\ b",
+            r#""a \"q\" b""#,
+            "c*",
+        ][..],
     );
     let field = || proptest::sample::select(&["@type", "@fields.src_ip", "f", r"a\:b"][..]);
     let colon = || proptest::sample::select(&[":", " :", ": ", " : "][..]);
     let range = proptest::sample::select(
         &[
-            "[1 TO 5]", "{1 TO 5}", "[1 TO 5}", "{* TO 5]", "[2024-05-01T00:00:00 TO *]", ">5",
-            ">=5", "<5", "<=1714521600.0", r#"["a b" TO "*"]"#,
+            "[1 TO 5]",
+            "{1 TO 5}",
+            "[1 TO 5}",
+            "{* TO 5]",
+            "[2024-05-01T00:00:00 TO *]",
+            ">5",
+            ">=5",
+            "<5",
+            "<=1714521600.0",
+            r#"["a b" TO "*"]"#,
         ][..],
     );
     let leaf = prop_oneof![
@@ -248,3 +288,21 @@ pub(crate) fn grammar_text() -> impl Strategy<Value = String> {
     })
 }
 
+#[test]
+fn tmp_show() {
+    for s in [
+        r#"@fields.src_ip:("10.0.0.1" OR "10.0.0.2") OR @fields.dest_ip:("10.0.0.1" OR "10.0.0.2")"#,
+        r#"@fields.host:("a.example.com")"#,
+        "((@fields.method:GET) AND (@fields.epochdate:>1647409125.029 AND @fields.epochdate:<1647409425.029))",
+        r#"@type:"ssl" AND @fields.dest_port:"443""#,
+        "@type:conn AND NOT @fields.dest_port:(443 OR 80)",
+        "@type:conn -@fields.proto:udp +@fields.dest_port:[1 TO 1024]",
+        "a:", ":a", "f:[1 TO 2]]", "((a)", "a OR )", "f:\"abc", "@fields.x:fe80::1", "a b:c:d",
+        "f:(a OR", "f:[1 TO 2} AND", "NOT NOT", "f:>=", "  )", "a\u{00a0}b", "a /b/ c", "f:a~2", "f:/re.*/",
+    ] {
+        match crate::parse(s) {
+            Ok(q) => println!("{s}\n   => {q}"),
+            Err(e) => println!("{s}\n   !! {e}"),
+        }
+    }
+}

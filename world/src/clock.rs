@@ -175,7 +175,13 @@ mod tests {
 
     #[test]
     fn epoch_message_column_has_four_decimals() {
-        assert_eq!(epoch_message_column(1_647_342_620_459_522), "1647342620.4595");
-        assert_eq!(epoch_seconds(1_647_342_620_459_522).to_string(), "1647342620.459522");
+        assert_eq!(
+            epoch_message_column(1_647_342_620_459_522),
+            "1647342620.4595"
+        );
+        assert_eq!(
+            epoch_seconds(1_647_342_620_459_522).to_string(),
+            "1647342620.459522"
+        );
     }
 }

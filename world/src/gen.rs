@@ -15,7 +15,8 @@ use serde_json::Value;
 
 use crate::clock::{DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS};
 use crate::model::{
-    Breach, Component, Connection, Device, FilterSpec, IpUse, Model, ModelVersion, Peer, Tag, Technique,
+    Breach, Component, Connection, Device, FilterSpec, IpUse, Model, ModelVersion, Peer, Tag,
+    Technique,
 };
 use crate::records::{self, Fv};
 use crate::search::{RecordInput, SearchStore};
@@ -76,7 +77,13 @@ const USER_AGENTS: [&str; 3] = [
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
     "Microsoft-Delivery-Optimization/10.0",
 ];
-const URIS: [&str; 5] = ["/", "/index.html", "/v1/status", "/downloads/latest.json", "/static/app.js"];
+const URIS: [&str; 5] = [
+    "/",
+    "/index.html",
+    "/v1/status",
+    "/downloads/latest.json",
+    "/static/app.js",
+];
 const TAG_SECURITY: u32 = 12;
 const TAG_LINUX: u32 = 29;
 const TAG_NEW: u32 = 45;
@@ -98,12 +105,19 @@ pub fn generate(p: &GenParams) -> World {
         conns: Vec::new(),
         recs: Vec::with_capacity(p.records),
     };
-    let n_breaches = if p.devices == 0 { 0 } else { (p.devices * 2 / 5).max(3) };
+    let n_breaches = if p.devices == 0 {
+        0
+    } else {
+        (p.devices * 2 / 5).max(3)
+    };
     let mut breaches = Vec::new();
     let mut pbid = 2_000u64;
     for k in 0..n_breaches {
         let def = &MODELS[k % MODELS.len()];
-        let model = models.iter().find(|m| m.pid == def.pid).expect("every definition is generated");
+        let model = models
+            .iter()
+            .find(|m| m.pid == def.pid)
+            .expect("every definition is generated");
         pbid += g.rng.gen_range(1..=4);
         if let Some(b) = g.breach(k, pbid, def, model) {
             breaches.push(b);
@@ -132,14 +146,29 @@ pub fn generate(p: &GenParams) -> World {
 
 fn tags() -> Vec<Tag> {
     [
-        (TAG_SECURITY, "Security Device", 55, "Authorised security tooling"),
+        (
+            TAG_SECURITY,
+            "Security Device",
+            55,
+            "Authorised security tooling",
+        ),
         (TAG_LINUX, "Linux", 168, ""),
         (TAG_NEW, "New Device", 130, ""),
         (TAG_DOMAIN, "Domain Authenticated", 183, ""),
-        (TAG_CRITICAL, "Critical Asset", 200, "Business-critical system"),
+        (
+            TAG_CRITICAL,
+            "Critical Asset",
+            200,
+            "Business-critical system",
+        ),
     ]
     .into_iter()
-    .map(|(tid, name, color, description)| Tag { tid, name: name.into(), color, description: description.into() })
+    .map(|(tid, name, color, description)| Tag {
+        tid,
+        name: name.into(),
+        color,
+        description: description.into(),
+    })
     .collect()
 }
 
@@ -148,7 +177,12 @@ fn v4(o: [u8; 4]) -> IpAddr {
 }
 
 fn mac(rng: &mut ChaCha8Rng, oui: &str) -> String {
-    format!("{oui}:{:02x}:{:02x}:{:02x}", rng.gen::<u8>(), rng.gen::<u8>(), rng.gen::<u8>())
+    format!(
+        "{oui}:{:02x}:{:02x}:{:02x}",
+        rng.gen::<u8>(),
+        rng.gen::<u8>(),
+        rng.gen::<u8>()
+    )
 }
 
 fn gen_devices(n: usize, rng: &mut ChaCha8Rng, anchor: i64) -> (Vec<Device>, Vec<Role>) {
@@ -156,7 +190,8 @@ fn gen_devices(n: usize, rng: &mut ChaCha8Rng, anchor: i64) -> (Vec<Device>, Vec
     let rest = n - n_infra;
     let n_servers = if rest >= 2 { (rest / 4).max(1) } else { 0 };
     let n_clients = rest - n_servers;
-    let mut roles: Vec<Role> = [Role::Dns, Role::Firewall, Role::Proxy, Role::Dmz][..n_infra].to_vec();
+    let mut roles: Vec<Role> =
+        [Role::Dns, Role::Firewall, Role::Proxy, Role::Dmz][..n_infra].to_vec();
     roles.extend(std::iter::repeat_n(Role::Server, n_servers));
     roles.extend(std::iter::repeat_n(Role::Client, n_clients));
     let mut devices = Vec::with_capacity(n);
@@ -227,9 +262,21 @@ fn gen_devices(n: usize, rng: &mut ChaCha8Rng, anchor: i64) -> (Vec<Device>, Vec
             Role::Server => {
                 let i = server_i;
                 server_i += 1;
-                let name = SERVER_NAMES.get(i).map_or_else(|| format!("srv-{:03}", i + 1), |s| s.to_string());
-                let windows = matches!(name.as_str(), "dc01" | "fs01" | "print01" | "sql02" | "erp01");
-                d.os = Some(if windows { "Windows Server 2019" } else { "Linux 3.11 and newer" }.into());
+                let name = SERVER_NAMES
+                    .get(i)
+                    .map_or_else(|| format!("srv-{:03}", i + 1), |s| s.to_string());
+                let windows = matches!(
+                    name.as_str(),
+                    "dc01" | "fs01" | "print01" | "sql02" | "erp01"
+                );
+                d.os = Some(
+                    if windows {
+                        "Windows Server 2019"
+                    } else {
+                        "Linux 3.11 and newer"
+                    }
+                    .into(),
+                );
                 if i % 5 == 3 {
                     d.vendor = Some("Dell Inc.".into());
                     d.macaddress = Some(mac(rng, "f8:bc:12"));
@@ -260,7 +307,10 @@ fn gen_devices(n: usize, rng: &mut ChaCha8Rng, anchor: i64) -> (Vec<Device>, Vec
                 }
                 d.hostname = Some(name);
                 let k = i / 241;
-                ([10, 10 + k as u8, 1, 10 + (i % 241) as u8], if k == 0 { 1 } else { 100 + 2 * k as u32 })
+                (
+                    [10, 10 + k as u8, 1, 10 + (i % 241) as u8],
+                    if k == 0 { 1 } else { 100 + 2 * k as u32 },
+                )
             }
             Role::Client => {
                 let j = client_i;
@@ -312,13 +362,23 @@ fn gen_devices(n: usize, rng: &mut ChaCha8Rng, anchor: i64) -> (Vec<Device>, Vec
                     _ => {}
                 }
                 let k = j / 180;
-                ([10, 10 + k as u8, 2, 20 + (j % 180) as u8], if k == 0 { 2 } else { 101 + 2 * k as u32 })
+                (
+                    [10, 10 + k as u8, 2, 20 + (j % 180) as u8],
+                    if k == 0 { 2 } else { 101 + 2 * k as u32 },
+                )
             }
         };
-        d.ips.push(IpUse { ip: v4(ip), sid, from_ms: first_seen, to_ms: last_seen });
+        d.ips.push(IpUse {
+            ip: v4(ip),
+            sid,
+            from_ms: first_seen,
+            to_ms: last_seen,
+        });
         devices.push(d);
     }
-    let clients: Vec<usize> = (0..roles.len()).filter(|&i| roles[i] == Role::Client).collect();
+    let clients: Vec<usize> = (0..roles.len())
+        .filter(|&i| roles[i] == Role::Client)
+        .collect();
     if clients.len() >= 2 {
         // DHCP churn: the first client moves from .200 to .201 at noon-ish; a new device
         // picks up .200 an hour later (exercises `iptime` and time-dependent addresses).
@@ -326,18 +386,36 @@ fn gen_devices(n: usize, rng: &mut ChaCha8Rng, anchor: i64) -> (Vec<Device>, Vec
         let c0 = &mut devices[clients[0]];
         let last = c0.last_seen;
         c0.ips = vec![
-            IpUse { ip: v4([10, 10, 2, 200]), sid: 2, from_ms: c0.first_seen, to_ms: change },
-            IpUse { ip: v4([10, 10, 2, 201]), sid: 2, from_ms: change + 5 * MINUTE_MS, to_ms: last },
+            IpUse {
+                ip: v4([10, 10, 2, 200]),
+                sid: 2,
+                from_ms: c0.first_seen,
+                to_ms: change,
+            },
+            IpUse {
+                ip: v4([10, 10, 2, 201]),
+                sid: 2,
+                from_ms: change + 5 * MINUTE_MS,
+                to_ms: last,
+            },
         ];
         let c1 = &mut devices[clients[1]];
         c1.first_seen = anchor - 11 * HOUR_MS;
         c1.tags.push(TAG_NEW);
         let last = c1.last_seen;
-        c1.ips = vec![IpUse { ip: v4([10, 10, 2, 200]), sid: 2, from_ms: c1.first_seen, to_ms: last }];
+        c1.ips = vec![IpUse {
+            ip: v4([10, 10, 2, 200]),
+            sid: 2,
+            from_ms: c1.first_seen,
+            to_ms: last,
+        }];
     }
     if clients.len() >= 6 {
         // Quiet devices: one inside the default 7-day /devices window, one outside it.
-        for (i, days) in [(clients[clients.len() - 1], 10), (clients[clients.len() - 2], 3)] {
+        for (i, days) in [
+            (clients[clients.len() - 1], 10),
+            (clients[clients.len() - 2], 3),
+        ] {
             let d = &mut devices[i];
             d.last_seen = anchor - days * DAY_MS - 2 * HOUR_MS;
             for u in &mut d.ips {
@@ -593,7 +671,14 @@ const MODELS: [ModelDef; 9] = [
 fn uuid(rng: &mut ChaCha8Rng) -> String {
     let b: [u8; 16] = rng.gen();
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn gen_models(rng: &mut ChaCha8Rng, anchor: i64) -> Vec<Model> {
@@ -650,7 +735,10 @@ fn gen_models(rng: &mut ChaCha8Rng, anchor: i64) -> Vec<Model> {
                 mitre_techniques: def
                     .techniques
                     .iter()
-                    .map(|(id, name)| Technique { id: (*id).into(), name: (*name).into() })
+                    .map(|(id, name)| Technique {
+                        id: (*id).into(),
+                        name: (*name).into(),
+                    })
                     .collect(),
                 throttle: def.throttle,
                 interval: def.interval,
@@ -706,7 +794,9 @@ impl Gen {
     }
 
     fn pool(&self, roles: &[Role]) -> Vec<usize> {
-        (0..self.roles.len()).filter(|&i| roles.contains(&self.roles[i])).collect()
+        (0..self.roles.len())
+            .filter(|&i| roles.contains(&self.roles[i]))
+            .collect()
     }
 
     fn active(&self, i: usize, t: i64) -> bool {
@@ -726,16 +816,26 @@ impl Gen {
             }
         }
         let off = self.rng.gen_range(0..pool.len());
-        (0..pool.len()).map(|k| pool[(k + off) % pool.len()]).find(|&i| self.active(i, t) && self.active(i, t - lead))
+        (0..pool.len())
+            .map(|k| pool[(k + off) % pool.len()])
+            .find(|&i| self.active(i, t) && self.active(i, t - lead))
     }
 
     fn dev_peer(&self, i: usize, t: i64) -> Peer {
         let d = &self.devices[i];
-        Peer { did: Some(d.did), ip: d.ip_use_or_current(t).ip, hostname: None }
+        Peer {
+            did: Some(d.did),
+            ip: d.ip_use_or_current(t).ip,
+            hostname: None,
+        }
     }
 
     fn ext_peer(host: Option<&str>, ip: [u8; 4]) -> Peer {
-        Peer { did: None, ip: v4(ip), hostname: host.map(str::to_string) }
+        Peer {
+            did: None,
+            ip: v4(ip),
+            hostname: host.map(str::to_string),
+        }
     }
 
     fn ephemeral(&mut self) -> u16 {
@@ -743,7 +843,8 @@ impl Gen {
     }
 
     fn rand_time(&mut self) -> i64 {
-        self.rng.gen_range(self.start + SECOND_MS..self.anchor - SECOND_MS)
+        self.rng
+            .gen_range(self.start + SECOND_MS..self.anchor - SECOND_MS)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -777,7 +878,8 @@ impl Gen {
         let seq = self.next_seq();
         let probe = conn_probe(&c, &self.devices);
         let sub_us = self.rng.gen_range(0..1_000);
-        self.recs.push(conn_record(&c, t * 1_000 + sub_us, seq, probe));
+        self.recs
+            .push(conn_record(&c, t * 1_000 + sub_us, seq, probe));
         self.conns.push(c);
         self.conns.len() - 1
     }
@@ -789,7 +891,8 @@ impl Gen {
 
     fn emit(&mut self, time_us: i64, probe: &str, ty: &str, fields: &[(&str, Fv<'_>)]) {
         let seq = self.next_seq();
-        self.recs.push(records::record(time_us, seq, probe, ty, fields));
+        self.recs
+            .push(records::record(time_us, seq, probe, ty, fields));
     }
 
     /// The hostname of the internal end of a connection (third-party logs' `host`).
@@ -801,7 +904,13 @@ impl Gen {
 
     fn conn_strings(&self, ci: usize) -> (String, String, u16, u16, String) {
         let c = &self.conns[ci];
-        (c.src.ip.to_string(), c.dst.ip.to_string(), c.src_port, c.dst_port, c.protocol.to_ascii_lowercase())
+        (
+            c.src.ip.to_string(),
+            c.dst.ip.to_string(),
+            c.src_port,
+            c.dst_port,
+            c.protocol.to_ascii_lowercase(),
+        )
     }
 
     fn dns_record(&mut self, ci: usize, query: &str, answer: IpAddr) {
@@ -838,7 +947,12 @@ impl Gen {
         let t = self.after(ci);
         let (s, d, sp, dp, _) = self.conn_strings(ci);
         let c = &self.conns[ci];
-        let (uid, host, out, inn) = (c.uid.clone(), c.dst.hostname.clone().unwrap_or_else(|| d.clone()), c.bytes_out, c.bytes_in);
+        let (uid, host, out, inn) = (
+            c.uid.clone(),
+            c.dst.hostname.clone().unwrap_or_else(|| d.clone()),
+            c.bytes_out,
+            c.bytes_in,
+        );
         let probe = conn_probe(c, &self.devices);
         let ua = USER_AGENTS[self.rng.gen_range(0..USER_AGENTS.len())];
         self.emit(
@@ -881,7 +995,11 @@ impl Gen {
             ("version", Fv::S(if tls13 { "TLSv13" } else { "TLSv12" })),
             (
                 "cipher",
-                Fv::S(if tls13 { "TLS_AES_128_GCM_SHA256" } else { "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" }),
+                Fv::S(if tls13 {
+                    "TLS_AES_128_GCM_SHA256"
+                } else {
+                    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
+                }),
             ),
         ];
         if let Some(sn) = &server_name {
@@ -910,7 +1028,10 @@ impl Gen {
             "TRAFFIC {} src={s}:{sp} dst={d}:{dp} proto={proto} app={app} rule={rule} bytes_sent={out} bytes_received={inn}",
             if allow { "end" } else { "deny" }
         );
-        let mut fields = vec![("vendor", Fv::S("Palo Alto Networks")), ("product", Fv::S("PAN-OS"))];
+        let mut fields = vec![
+            ("vendor", Fv::S("Palo Alto Networks")),
+            ("product", Fv::S("PAN-OS")),
+        ];
         if let Some(h) = &host {
             fields.push(("host", Fv::S(h)));
         }
@@ -938,7 +1059,10 @@ impl Gen {
             "[1:{sid}:3] {signature} [Classification: {category}] [Priority: {severity}] {{{}}} {s}:{sp} -> {d}:{dp}",
             proto.to_ascii_uppercase()
         );
-        let mut fields = vec![("vendor", Fv::S("Suricata")), ("product", Fv::S("Suricata IDS"))];
+        let mut fields = vec![
+            ("vendor", Fv::S("Suricata")),
+            ("product", Fv::S("Suricata IDS")),
+        ];
         if let Some(h) = &host {
             fields.push(("host", Fv::S(h)));
         }
@@ -974,11 +1098,18 @@ impl Gen {
             host.as_deref().unwrap_or(&s),
             if block { "process blocked" } else { "detected" }
         );
-        let mut fields = vec![("vendor", Fv::S("CrowdStrike")), ("product", Fv::S("Falcon"))];
+        let mut fields = vec![
+            ("vendor", Fv::S("CrowdStrike")),
+            ("product", Fv::S("Falcon")),
+        ];
         if let Some(h) = &host {
             fields.push(("host", Fv::S(h)));
         }
-        fields.extend([("src_ip", Fv::S(&s)), ("dest_ip", Fv::S(&d)), ("dest_port", Fv::U(u64::from(dp)))]);
+        fields.extend([
+            ("src_ip", Fv::S(&s)),
+            ("dest_ip", Fv::S(&d)),
+            ("dest_port", Fv::U(u64::from(dp))),
+        ]);
         if let Some(u) = &user {
             fields.push(("user", Fv::S(u)));
         }
@@ -993,7 +1124,14 @@ impl Gen {
         self.emit(t, "dt-01", "edr", &fields);
     }
 
-    fn dns_lookup(&mut self, i: usize, t: i64, host: &str, ip: [u8; 4], with_record: bool) -> Option<usize> {
+    fn dns_lookup(
+        &mut self,
+        i: usize,
+        t: i64,
+        host: &str,
+        ip: [u8; 4],
+        with_record: bool,
+    ) -> Option<usize> {
         let dns = self.pool(&[Role::Dns]).first().copied()?;
         if dns == i {
             return None;
@@ -1015,46 +1153,85 @@ impl Gen {
         let r: f64 = self.rng.gen();
         let internal = self.pool(&[Role::Client, Role::Server, Role::Proxy, Role::Dmz]);
         let clients = self.pool(&[Role::Client]);
-        let client_or_any = if clients.is_empty() { internal.clone() } else { clients.clone() };
+        let client_or_any = if clients.is_empty() {
+            internal.clone()
+        } else {
+            clients.clone()
+        };
         let (host, ip) = COMMON_EXT[self.rng.gen_range(0..COMMON_EXT.len())];
         if r < 0.28 {
-            let Some(i) = self.pick_active(&internal, t, 0) else { return };
+            let Some(i) = self.pick_active(&internal, t, 0) else {
+                return;
+            };
             if self.dns_lookup(i, t, host, ip, budget >= 2).is_none() {
                 self.https(i, t, host, ip, budget);
             }
         } else if r < 0.50 {
-            let Some(i) = self.pick_active(&internal, t, 0) else { return };
+            let Some(i) = self.pick_active(&internal, t, 0) else {
+                return;
+            };
             self.https(i, t, host, ip, budget);
         } else if r < 0.60 {
-            let Some(i) = self.pick_active(&client_or_any, t, 0) else { return };
+            let Some(i) = self.pick_active(&client_or_any, t, 0) else {
+                return;
+            };
             let src = self.dev_peer(i, t);
-            let (out, inn) = (self.rng.gen_range(300..2_000), self.rng.gen_range(500..80_000));
-            let ci = self.connect(t, src, Self::ext_peer(Some(host), ip), 80, ("HTTP", "TCP"), out, inn);
+            let (out, inn) = (
+                self.rng.gen_range(300..2_000),
+                self.rng.gen_range(500..80_000),
+            );
+            let ci = self.connect(
+                t,
+                src,
+                Self::ext_peer(Some(host), ip),
+                80,
+                ("HTTP", "TCP"),
+                out,
+                inn,
+            );
             if budget >= 2 && self.rng.gen_bool(0.8) {
                 let uri = URIS[self.rng.gen_range(0..URIS.len())];
-                let status = if self.rng.gen_bool(0.85) { (200, "OK") } else { (304, "Not Modified") };
+                let status = if self.rng.gen_bool(0.85) {
+                    (200, "OK")
+                } else {
+                    (304, "Not Modified")
+                };
                 self.http_record(ci, "GET", uri, status);
             }
         } else if r < 0.80 {
             let servers = self.pool(&[Role::Server, Role::Dns, Role::Proxy]);
-            let Some(i) = self.pick_active(&client_or_any, t, 0) else { return };
-            let Some(j) = self.pick_active(&servers, t, 0).filter(|&j| j != i) else { return };
+            let Some(i) = self.pick_active(&client_or_any, t, 0) else {
+                return;
+            };
+            let Some(j) = self.pick_active(&servers, t, 0).filter(|&j| j != i) else {
+                return;
+            };
             let port = [445u16, 88, 389, 8080, 22, 3389, 5432, 445, 88][self.rng.gen_range(0..9)];
             let (src, dst) = (self.dev_peer(i, t), self.dev_peer(j, t));
-            let (out, inn) = (self.rng.gen_range(200..400_000), self.rng.gen_range(200..2_000_000));
+            let (out, inn) = (
+                self.rng.gen_range(200..400_000),
+                self.rng.gen_range(200..2_000_000),
+            );
             self.connect(t, src, dst, port, app_for_port(port), out, inn);
         } else if r < 0.86 {
             let dmz = self.pool(&[Role::Dmz]);
-            let Some(i) = self.pick_active(&dmz, t, 0) else { return };
+            let Some(i) = self.pick_active(&dmz, t, 0) else {
+                return;
+            };
             let src = Self::ext_peer(None, INBOUND_EXT[self.rng.gen_range(0..INBOUND_EXT.len())]);
             let dst = self.dev_peer(i, t);
-            let (out, inn) = (self.rng.gen_range(400..5_000), self.rng.gen_range(2_000..200_000));
+            let (out, inn) = (
+                self.rng.gen_range(400..5_000),
+                self.rng.gen_range(2_000..200_000),
+            );
             let ci = self.connect(t, src, dst, 443, ("HTTPS", "TCP"), out, inn);
             if budget >= 2 && self.rng.gen_bool(0.5) {
                 self.firewall_record(ci, true, "allow-dmz-web");
             }
         } else if r < 0.92 {
-            let Some(i) = self.pick_active(&client_or_any, t, 0) else { return };
+            let Some(i) = self.pick_active(&client_or_any, t, 0) else {
+                return;
+            };
             let port = [23u16, 445, 3389, 6667][self.rng.gen_range(0..4)];
             let src = self.dev_peer(i, t);
             let dst = Self::ext_peer(None, BLOCKED_EXT[self.rng.gen_range(0..BLOCKED_EXT.len())]);
@@ -1063,23 +1240,52 @@ impl Gen {
                 self.firewall_record(ci, false, "deny-outbound-risky-ports");
             }
         } else if r < 0.97 {
-            let Some(i) = self.pick_active(&client_or_any, t, 0) else { return };
+            let Some(i) = self.pick_active(&client_or_any, t, 0) else {
+                return;
+            };
             let ci = self.https_conn(i, t, host, ip);
             if budget >= 2 {
                 let sig = [
-                    ("ET POLICY Dropbox.com Offsite File Backup in Use", 2_012_647, "Potential Corporate Privacy Violation", 1),
-                    ("ET INFO Observed DNS Query to .cloud TLD", 2_027_865, "Potentially Bad Traffic", 2),
-                    ("ET POLICY Outdated Windows Flash Version IE", 2_014_726, "Potential Corporate Privacy Violation", 3),
+                    (
+                        "ET POLICY Dropbox.com Offsite File Backup in Use",
+                        2_012_647,
+                        "Potential Corporate Privacy Violation",
+                        1,
+                    ),
+                    (
+                        "ET INFO Observed DNS Query to .cloud TLD",
+                        2_027_865,
+                        "Potentially Bad Traffic",
+                        2,
+                    ),
+                    (
+                        "ET POLICY Outdated Windows Flash Version IE",
+                        2_014_726,
+                        "Potential Corporate Privacy Violation",
+                        3,
+                    ),
                 ][self.rng.gen_range(0..3)];
                 self.ids_record(ci, sig, false);
             }
         } else {
-            let Some(i) = self.pick_active(&client_or_any, t, 0) else { return };
+            let Some(i) = self.pick_active(&client_or_any, t, 0) else {
+                return;
+            };
             let ci = self.https_conn(i, t, host, ip);
             if budget >= 2 {
                 let det = [
-                    ("Suspicious PowerShell command line", "Medium", "Execution", "T1059.001"),
-                    ("Unsigned binary made network connection", "Low", "Command and Control", "T1071"),
+                    (
+                        "Suspicious PowerShell command line",
+                        "Medium",
+                        "Execution",
+                        "T1059.001",
+                    ),
+                    (
+                        "Unsigned binary made network connection",
+                        "Low",
+                        "Command and Control",
+                        "T1071",
+                    ),
                 ][self.rng.gen_range(0..2)];
                 let block = self.rng.gen_bool(0.3);
                 self.edr_record(ci, det, block);
@@ -1089,8 +1295,19 @@ impl Gen {
 
     fn https_conn(&mut self, i: usize, t: i64, host: &str, ip: [u8; 4]) -> usize {
         let src = self.dev_peer(i, t);
-        let (out, inn) = (self.rng.gen_range(500..60_000), self.rng.gen_range(2_000..3_000_000));
-        self.connect(t, src, Self::ext_peer(Some(host), ip), 443, ("HTTPS", "TCP"), out, inn)
+        let (out, inn) = (
+            self.rng.gen_range(500..60_000),
+            self.rng.gen_range(2_000..3_000_000),
+        );
+        self.connect(
+            t,
+            src,
+            Self::ext_peer(Some(host), ip),
+            443,
+            ("HTTPS", "TCP"),
+            out,
+            inn,
+        )
     }
 
     fn https(&mut self, i: usize, t: i64, host: &str, ip: [u8; 4], budget: usize) {
@@ -1107,7 +1324,9 @@ impl Gen {
 
     /// One breach scenario: its connections (with companions) and the breach itself.
     fn breach(&mut self, k: usize, pbid: u64, def: &ModelDef, model: &Model) -> Option<Breach> {
-        let t = self.rng.gen_range(self.start + 2 * HOUR_MS..self.anchor - 10 * MINUTE_MS);
+        let t = self
+            .rng
+            .gen_range(self.start + 2 * HOUR_MS..self.anchor - 10 * MINUTE_MS);
         let tc = t - SECOND_MS;
         let lead = 45 * MINUTE_MS;
         let pool = match def.kind {
@@ -1115,8 +1334,9 @@ impl Gen {
             Kind::ServerRare | Kind::SshOut => self.pool(&[Role::Server]),
             Kind::Reactivated => {
                 // The device that appeared mid-day, when there is one.
-                let fresh: Vec<usize> =
-                    (0..self.devices.len()).filter(|&i| self.devices[i].tags.contains(&TAG_NEW)).collect();
+                let fresh: Vec<usize> = (0..self.devices.len())
+                    .filter(|&i| self.devices[i].tags.contains(&TAG_NEW))
+                    .collect();
                 if fresh.is_empty() {
                     self.pool(&[Role::Client])
                 } else {
@@ -1133,31 +1353,68 @@ impl Gen {
                 self.dns_lookup(i, tc - 2 * SECOND_MS, host, ip, true);
                 let out = self.rng.gen_range(1_150_000_000..2_700_000_000u64);
                 let src = self.dev_peer(i, tc);
-                let ci = self.connect(tc, src, Self::ext_peer(Some(host), ip), 443, ("HTTPS", "TCP"), out, 180_000);
+                let ci = self.connect(
+                    tc,
+                    src,
+                    Self::ext_peer(Some(host), ip),
+                    443,
+                    ("HTTPS", "TCP"),
+                    out,
+                    180_000,
+                );
                 self.ssl_record(ci);
                 self.firewall_record(ci, true, "allow-web-outbound");
                 (out, ci)
             }
             Kind::Recon => {
-                let targets = self.pool(&[Role::Server, Role::Dns, Role::Proxy, Role::Dmz, Role::Client]);
+                let targets = self.pool(&[
+                    Role::Server,
+                    Role::Dns,
+                    Role::Proxy,
+                    Role::Dmz,
+                    Role::Client,
+                ]);
                 let n = self.rng.gen_range(12..20);
-                let ports = [21u16, 22, 23, 80, 135, 139, 443, 445, 1433, 3306, 3389, 5900, 8080];
+                let ports = [
+                    21u16, 22, 23, 80, 135, 139, 443, 445, 1433, 3306, 3389, 5900, 8080,
+                ];
                 let mut last = 0;
                 for s in 0..n {
                     let ts = tc - (n - 1 - s) as i64 * self.rng.gen_range(5..12) * SECOND_MS;
-                    let Some(j) = self.pick_active(&targets, ts, 0).filter(|&j| j != i) else { continue };
+                    let Some(j) = self.pick_active(&targets, ts, 0).filter(|&j| j != i) else {
+                        continue;
+                    };
                     let port = ports[self.rng.gen_range(0..ports.len())];
                     let (src, dst) = (self.dev_peer(i, ts), self.dev_peer(j, ts));
                     let out = self.rng.gen_range(0..3) * 60;
-                    let inn = if out > 0 && self.rng.gen_bool(0.3) { 120 } else { 0 };
+                    let inn = if out > 0 && self.rng.gen_bool(0.3) {
+                        120
+                    } else {
+                        0
+                    };
                     last = self.connect(ts, src, dst, port, app_for_port(port), out, inn);
                     self.conns[last].unusual = true;
                     uids.push(self.conns[last].uid.clone());
                     if s % 6 == 2 {
                         let sig = [
-                            ("ET SCAN Possible Nmap User-Agent Observed", 2_024_364, "Web Application Attack", 2),
-                            ("ET SCAN Suspicious inbound to MSSQL port 1433", 2_010_935, "Potentially Bad Traffic", 2),
-                            ("ET SCAN Potential VNC Scan 5900-5920", 2_002_911, "Attempted Information Leak", 2),
+                            (
+                                "ET SCAN Possible Nmap User-Agent Observed",
+                                2_024_364,
+                                "Web Application Attack",
+                                2,
+                            ),
+                            (
+                                "ET SCAN Suspicious inbound to MSSQL port 1433",
+                                2_010_935,
+                                "Potentially Bad Traffic",
+                                2,
+                            ),
+                            (
+                                "ET SCAN Potential VNC Scan 5900-5920",
+                                2_002_911,
+                                "Attempted Information Leak",
+                                2,
+                            ),
                         ][s % 3];
                         self.ids_record(last, sig, false);
                     }
@@ -1165,7 +1422,16 @@ impl Gen {
                 if uids.is_empty() {
                     return None;
                 }
-                self.edr_record(last, ("Nmap network scanner executed", "High", "Discovery", "T1046"), false);
+                self.edr_record(
+                    last,
+                    (
+                        "Nmap network scanner executed",
+                        "High",
+                        "Discovery",
+                        "T1046",
+                    ),
+                    false,
+                );
                 (uids.len() as u64, last)
             }
             Kind::Beacon => {
@@ -1175,11 +1441,23 @@ impl Gen {
                 self.dns_lookup(i, first_t - SECOND_MS, host, ip, true);
                 let mut last = 0;
                 for s in 0..n {
-                    let jitter = if s == n - 1 { 0 } else { self.rng.gen_range(-3_000..3_000) };
+                    let jitter = if s == n - 1 {
+                        0
+                    } else {
+                        self.rng.gen_range(-3_000..3_000)
+                    };
                     let ts = first_t + s * MINUTE_MS + jitter;
                     let src = self.dev_peer(i, ts);
                     let (out, inn) = (self.rng.gen_range(300..900), self.rng.gen_range(200..2_000));
-                    last = self.connect(ts, src, Self::ext_peer(Some(host), ip), 443, ("HTTPS", "TCP"), out, inn);
+                    last = self.connect(
+                        ts,
+                        src,
+                        Self::ext_peer(Some(host), ip),
+                        443,
+                        ("HTTPS", "TCP"),
+                        out,
+                        inn,
+                    );
                     self.conns[last].unusual = true;
                     self.conns[last].new = s == 0;
                     uids.push(self.conns[last].uid.clone());
@@ -1190,14 +1468,24 @@ impl Gen {
                     if s == n / 2 {
                         self.edr_record(
                             last,
-                            ("Suspicious process beaconing to rare domain", "Critical", "Command and Control", "T1071.001"),
+                            (
+                                "Suspicious process beaconing to rare domain",
+                                "Critical",
+                                "Command and Control",
+                                "T1071.001",
+                            ),
                             true,
                         );
                     }
                 }
                 self.ids_record(
                     last,
-                    ("ET MALWARE Possible Cobalt Strike Beacon Activity", 2_032_749, "A Network Trojan was detected", 1),
+                    (
+                        "ET MALWARE Possible Cobalt Strike Beacon Activity",
+                        2_032_749,
+                        "A Network Trojan was detected",
+                        1,
+                    ),
                     false,
                 );
                 (n as u64, last)
@@ -1207,35 +1495,78 @@ impl Gen {
                 self.dns_lookup(i, tc - 2 * SECOND_MS, host, ip, true);
                 let out = self.rng.gen_range(15_000_000..40_000_000u64);
                 let src = self.dev_peer(i, tc);
-                let ci = self.connect(tc, src, Self::ext_peer(Some(host), ip), 80, ("HTTP", "TCP"), out, 900);
+                let ci = self.connect(
+                    tc,
+                    src,
+                    Self::ext_peer(Some(host), ip),
+                    80,
+                    ("HTTP", "TCP"),
+                    out,
+                    900,
+                );
                 self.http_record(ci, "POST", "/api/v1/upload", (200, "OK"));
                 (out, ci)
             }
             Kind::RdpOut => {
                 let src = self.dev_peer(i, tc);
-                let (out, inn) = (self.rng.gen_range(50_000..400_000), self.rng.gen_range(500_000..3_000_000));
-                let ci = self.connect(tc, src, Self::ext_peer(None, RDP_EXT), 3389, ("RDP", "TCP"), out, inn);
+                let (out, inn) = (
+                    self.rng.gen_range(50_000..400_000),
+                    self.rng.gen_range(500_000..3_000_000),
+                );
+                let ci = self.connect(
+                    tc,
+                    src,
+                    Self::ext_peer(None, RDP_EXT),
+                    3389,
+                    ("RDP", "TCP"),
+                    out,
+                    inn,
+                );
                 self.firewall_record(ci, true, "allow-any-outbound");
                 (1, ci)
             }
             Kind::ServerRare => {
                 let src = self.dev_peer(i, tc);
-                let (out, inn) = (self.rng.gen_range(2_000..20_000), self.rng.gen_range(2_000..90_000));
-                let ci = self.connect(tc, src, Self::ext_peer(None, RARE_SERVER_EXT), 8443, ("HTTPS", "TCP"), out, inn);
+                let (out, inn) = (
+                    self.rng.gen_range(2_000..20_000),
+                    self.rng.gen_range(2_000..90_000),
+                );
+                let ci = self.connect(
+                    tc,
+                    src,
+                    Self::ext_peer(None, RARE_SERVER_EXT),
+                    8443,
+                    ("HTTPS", "TCP"),
+                    out,
+                    inn,
+                );
                 self.ssl_record(ci);
                 self.firewall_record(ci, true, "allow-server-updates");
                 (1, ci)
             }
             Kind::Reactivated | Kind::SmbAdmin => {
                 let servers = self.pool(&[Role::Server]);
-                let n = if def.kind == Kind::SmbAdmin { 2 } else { self.rng.gen_range(3..6) };
+                let n = if def.kind == Kind::SmbAdmin {
+                    2
+                } else {
+                    self.rng.gen_range(3..6)
+                };
                 let mut last = None;
                 for s in 0..n {
                     let ts = tc - (n - 1 - s) * 90 * SECOND_MS;
-                    let Some(j) = self.pick_active(&servers, ts, 0).filter(|&j| j != i) else { continue };
-                    let port = if def.kind == Kind::SmbAdmin { 445 } else { [445u16, 389, 88][s as usize % 3] };
+                    let Some(j) = self.pick_active(&servers, ts, 0).filter(|&j| j != i) else {
+                        continue;
+                    };
+                    let port = if def.kind == Kind::SmbAdmin {
+                        445
+                    } else {
+                        [445u16, 389, 88][s as usize % 3]
+                    };
                     let (src, dst) = (self.dev_peer(i, ts), self.dev_peer(j, ts));
-                    let (out, inn) = (self.rng.gen_range(10_000..5_000_000), self.rng.gen_range(2_000..200_000));
+                    let (out, inn) = (
+                        self.rng.gen_range(10_000..5_000_000),
+                        self.rng.gen_range(2_000..200_000),
+                    );
                     let ci = self.connect(ts, src, dst, port, app_for_port(port), out, inn);
                     self.conns[ci].unusual = true;
                     uids.push(self.conns[ci].uid.clone());
@@ -1243,16 +1574,45 @@ impl Gen {
                 }
                 let last = last?;
                 if def.kind == Kind::SmbAdmin {
-                    self.edr_record(last, ("Remote service creation via PsExec", "High", "Lateral Movement", "T1021.002"), false);
+                    self.edr_record(
+                        last,
+                        (
+                            "Remote service creation via PsExec",
+                            "High",
+                            "Lateral Movement",
+                            "T1021.002",
+                        ),
+                        false,
+                    );
                 }
                 (uids.len() as u64, last)
             }
             Kind::SshOut => {
                 let src = self.dev_peer(i, tc);
-                let (out, inn) = (self.rng.gen_range(5_000..90_000), self.rng.gen_range(5_000..90_000));
-                let ci = self.connect(tc, src, Self::ext_peer(None, SSH_EXT), 22, ("SSH", "TCP"), out, inn);
+                let (out, inn) = (
+                    self.rng.gen_range(5_000..90_000),
+                    self.rng.gen_range(5_000..90_000),
+                );
+                let ci = self.connect(
+                    tc,
+                    src,
+                    Self::ext_peer(None, SSH_EXT),
+                    22,
+                    ("SSH", "TCP"),
+                    out,
+                    inn,
+                );
                 self.firewall_record(ci, true, "allow-any-outbound");
-                self.ids_record(ci, ("ET POLICY SSH session in progress on Expected Port", 2_001_978, "Misc activity", 3), false);
+                self.ids_record(
+                    ci,
+                    (
+                        "ET POLICY SSH session in progress on Expected Port",
+                        2_001_978,
+                        "Misc activity",
+                        3,
+                    ),
+                    false,
+                );
                 (1, ci)
             }
         };
@@ -1302,7 +1662,12 @@ mod tests {
 
     #[test]
     fn same_seed_same_world_different_seed_different_world() {
-        let p = GenParams { devices: 20, records: 400, seed: 9, anchor_ms: 1_700_000_000_000 };
+        let p = GenParams {
+            devices: 20,
+            records: 400,
+            seed: 9,
+            anchor_ms: 1_700_000_000_000,
+        };
         let dump = |w: &World| {
             let mut out = Vec::new();
             for f in crate::store::FILES {
@@ -1318,7 +1683,12 @@ mod tests {
     #[test]
     fn meets_the_record_count_and_scales_down() {
         for (devices, records) in [(0, 0), (1, 10), (3, 50), (12, 300), (50, 3_000)] {
-            let w = generate(&GenParams { devices, records, seed: 3, anchor_ms: 1_700_000_000_000 });
+            let w = generate(&GenParams {
+                devices,
+                records,
+                seed: 3,
+                anchor_ms: 1_700_000_000_000,
+            });
             assert_eq!(w.devices().len(), devices);
             if devices >= 12 {
                 assert_eq!(w.search().len(), records, "{devices} devices");
@@ -1331,19 +1701,32 @@ mod tests {
 
     #[test]
     fn generated_texts_carry_exactly_the_indexed_values() {
-        let w = generate(&GenParams { devices: 30, records: 1_500, seed: 5, anchor_ms: 1_700_000_000_000 });
+        let w = generate(&GenParams {
+            devices: 30,
+            records: 1_500,
+            seed: 5,
+            anchor_ms: 1_700_000_000_000,
+        });
         let s = w.search();
         for &id in s.ids_by_time() {
             let rec = s.record(id);
             let (t, vals) = crate::search::source_keys(&rec.source).unwrap();
             assert_eq!(t, rec.time_us());
             for (f, v) in vals.iter().enumerate() {
-                assert_eq!(v.as_deref(), s.indexed_value(id, f), "record {} field {f}", rec.id());
+                assert_eq!(
+                    v.as_deref(),
+                    s.indexed_value(id, f),
+                    "record {} field {f}",
+                    rec.id()
+                );
             }
             let mut line = Vec::new();
             s.write_hit_line(id, &mut line);
             assert_eq!(serde_json::from_slice::<Value>(&line).unwrap(), s.hit(id));
-            assert_eq!(String::from_utf8(line).unwrap(), serde_json::to_string(&s.hit(id)).unwrap());
+            assert_eq!(
+                String::from_utf8(line).unwrap(),
+                serde_json::to_string(&s.hit(id)).unwrap()
+            );
         }
     }
 }

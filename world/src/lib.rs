@@ -40,10 +40,20 @@ pub(crate) mod testutil {
     /// A small generated world shared by the unit tests.
     pub fn small_world() -> &'static World {
         static W: OnceLock<World> = OnceLock::new();
-        W.get_or_init(|| generate(&GenParams { devices: 24, records: 1_500, seed: 7, anchor_ms: ANCHOR }))
+        W.get_or_init(|| {
+            generate(&GenParams {
+                devices: 24,
+                records: 1_500,
+                seed: 7,
+                anchor_ms: ANCHOR,
+            })
+        })
     }
 
     pub fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 }

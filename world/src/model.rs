@@ -75,7 +75,10 @@ impl Device {
 
     fn current(&self) -> &IpUse {
         // Load validation guarantees at least one entry.
-        self.ips.iter().max_by_key(|u| u.to_ms).unwrap_or(&self.ips[0])
+        self.ips
+            .iter()
+            .max_by_key(|u| u.to_ms)
+            .unwrap_or(&self.ips[0])
     }
 
     /// The address held at `t`, if the device held one then.
@@ -155,12 +158,17 @@ pub struct Model {
 impl Model {
     /// The current revision.
     pub fn current(&self) -> &ModelVersion {
-        self.versions.last().expect("load validation guarantees a model revision")
+        self.versions
+            .last()
+            .expect("load validation guarantees a model revision")
     }
 
     /// The revision with this phid, falling back to the current one.
     pub fn version(&self, phid: u32) -> &ModelVersion {
-        self.versions.iter().find(|v| v.phid == phid).unwrap_or_else(|| self.current())
+        self.versions
+            .iter()
+            .find(|v| v.phid == phid)
+            .unwrap_or_else(|| self.current())
     }
 }
 

@@ -69,7 +69,13 @@ impl Fv<'_> {
             }
             Fv::F64s(items) => {
                 msg.push('[');
-                msg.push_str(&items.iter().map(|f| f64_text(*f)).collect::<Vec<_>>().join(","));
+                msg.push_str(
+                    &items
+                        .iter()
+                        .map(|f| f64_text(*f))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
                 msg.push(']');
             }
             Fv::J(v) => message_value(v, msg),
@@ -131,13 +137,22 @@ pub(crate) fn build_source(time_us: i64, ty: &str, fields: &[(&str, Fv<'_>)]) ->
 /// The indexed values of a field list, in [`crate::search::INDEXED_FIELDS`] order.
 pub(crate) fn indexed_values(ty: &str, fields: &[(&str, Fv<'_>)]) -> [Option<String>; 5] {
     let get = |name: &str| {
-        fields.iter().find(|(k, _)| *k == name).and_then(|(_, v)| match v {
-            Fv::S(s) => Some((*s).to_string()),
-            Fv::J(Value::String(s)) => Some(s.clone()),
-            _ => None,
-        })
+        fields
+            .iter()
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| match v {
+                Fv::S(s) => Some((*s).to_string()),
+                Fv::J(Value::String(s)) => Some(s.clone()),
+                _ => None,
+            })
     };
-    [get("src_ip"), get("dest_ip"), get("source_ip"), get("host"), Some(ty.to_string())]
+    [
+        get("src_ip"),
+        get("dest_ip"),
+        get("source_ip"),
+        get("host"),
+        Some(ty.to_string()),
+    ]
 }
 
 /// A complete record ready for the store.
@@ -233,7 +248,11 @@ mod tests {
         let mut parsed: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
         assert_eq!(serde_json::to_string(&parsed).unwrap(), text);
         crate::search::patch_times(&mut parsed, 1_714_564_800_123_456);
-        assert_eq!(serde_json::to_string(&parsed).unwrap(), text, "times are already rendered");
+        assert_eq!(
+            serde_json::to_string(&parsed).unwrap(),
+            text,
+            "times are already rendered"
+        );
         assert_eq!(parsed["@timestamp"], "2024-05-01T12:00:00");
         assert_eq!(
             parsed["@message"],

@@ -30,8 +30,13 @@ use crate::clock;
 
 /// The fields with an inverted index: the IP and host columns the default queries use,
 /// and `@type`.
-pub const INDEXED_FIELDS: [&str; 5] =
-    ["@fields.src_ip", "@fields.dest_ip", "@fields.source_ip", "@fields.host", "@type"];
+pub const INDEXED_FIELDS: [&str; 5] = [
+    "@fields.src_ip",
+    "@fields.dest_ip",
+    "@fields.source_ip",
+    "@fields.host",
+    "@type",
+];
 const TYPE_FIELD: usize = 4;
 const NONE: u32 = u32::MAX;
 
@@ -89,7 +94,10 @@ pub struct Window {
 impl Window {
     /// An inclusive window from epoch milliseconds (the `to` end covers its whole ms).
     pub fn from_ms(from_ms: i64, to_ms: i64) -> Self {
-        Window { from_us: from_ms.saturating_mul(1_000), to_us: to_ms.saturating_mul(1_000).saturating_add(999) }
+        Window {
+            from_us: from_ms.saturating_mul(1_000),
+            to_us: to_ms.saturating_mul(1_000).saturating_add(999),
+        }
     }
 
     fn contains(&self, t: i64) -> bool {
@@ -160,7 +168,10 @@ impl SearchStore {
             let rec = store.prepare(input);
             records.push(rec);
         }
-        if !records.windows(2).all(|w| (w[0].time_us, w[0].id) <= (w[1].time_us, w[1].id)) {
+        if !records
+            .windows(2)
+            .all(|w| (w[0].time_us, w[0].id) <= (w[1].time_us, w[1].id))
+        {
             records.sort_unstable_by(|a, b| (a.time_us, a.id).cmp(&(b.time_us, b.id)));
         }
         store.order = (0..records.len() as u32).collect();
@@ -168,7 +179,10 @@ impl SearchStore {
             for (f, &v) in rec.vals.iter().enumerate() {
                 if v != NONE {
                     let key = store.terms.get(v).to_lowercase();
-                    store.postings[f].entry(key.into()).or_default().push(i as u32);
+                    store.postings[f]
+                        .entry(key.into())
+                        .or_default()
+                        .push(i as u32);
                 }
             }
         }
@@ -215,7 +229,9 @@ impl SearchStore {
         self.records.push(rec);
         // The new id is the largest, so it goes after every record at or before `t`.
         let records = &self.records;
-        let pos = self.order.partition_point(|&j| records[j as usize].time_us <= t);
+        let pos = self
+            .order
+            .partition_point(|&j| records[j as usize].time_us <= t);
         self.order.insert(pos, id);
         for (f, key) in keys {
             let list = self.postings[f].entry(key.into()).or_default();
@@ -277,7 +293,10 @@ impl SearchStore {
     /// restricted to the window; `None` means "scan the window".
     fn plan(&self, q: &Query, w: Window) -> Option<Vec<u32>> {
         match q {
-            Query::Term { field: Some(field), value: TermValue::Word(v) | TermValue::Phrase(v) } => {
+            Query::Term {
+                field: Some(field),
+                value: TermValue::Word(v) | TermValue::Phrase(v),
+            } => {
                 let f = INDEXED_FIELDS.iter().position(|x| x == field)?;
                 let Some(list) = self.postings[f].get(v.to_lowercase().as_str()) else {
                     return Some(Vec::new());
@@ -349,10 +368,15 @@ impl SearchStore {
     /// oracle the indexed path is tested against.
     pub fn search_linear_scan(&self, q: &Query, w: Window, matcher: Matcher<'_>) -> Found {
         let mut ids: Vec<u32> = (0..self.records.len() as u32)
-            .filter(|&id| w.contains(self.records[id as usize].time_us) && self.check(q, id, matcher))
+            .filter(|&id| {
+                w.contains(self.records[id as usize].time_us) && self.check(q, id, matcher)
+            })
             .collect();
         ids.sort_unstable_by_key(|&i| std::cmp::Reverse((self.records[i as usize].time_us, i)));
-        Found { ids, examined: self.records.len() }
+        Found {
+            ids,
+            examined: self.records.len(),
+        }
     }
 
     fn check(&self, q: &Query, id: u32, matcher: Matcher<'_>) -> bool {
@@ -362,13 +386,20 @@ impl SearchStore {
 
     /// A [`Document`] view of a record for the query evaluator.
     pub fn doc(&self, id: u32) -> RecordDoc<'_> {
-        RecordDoc { store: self, rec: &self.records[id as usize], parsed: OnceCell::new() }
+        RecordDoc {
+            store: self,
+            rec: &self.records[id as usize],
+            parsed: OnceCell::new(),
+        }
     }
 
     /// The `_index` of a record: `logstash-<probe>-YYYY.MM.DD`.
     pub fn index_name(&self, id: u32) -> String {
         let rec = &self.records[id as usize];
-        let probe = self.probes.get(usize::from(rec.probe)).map_or("dt-01", |p| p);
+        let probe = self
+            .probes
+            .get(usize::from(rec.probe))
+            .map_or("dt-01", |p| p);
         format!("logstash-{probe}-{}", clock::index_date(rec.time_ms()))
     }
 
@@ -391,7 +422,10 @@ impl SearchStore {
         m.insert("_id".into(), Value::String(rec.id().into()));
         m.insert("_score".into(), Value::Null);
         m.insert("_source".into(), self.source_value(id));
-        m.insert("sort".into(), Value::Array(vec![Value::from(rec.time_ms())]));
+        m.insert(
+            "sort".into(),
+            Value::Array(vec![Value::from(rec.time_ms())]),
+        );
         Value::Object(m)
     }
 
@@ -498,7 +532,10 @@ impl Document for RecordDoc<'_> {
     }
 
     fn message(&self) -> &str {
-        self.source().get("@message").and_then(Value::as_str).unwrap_or("")
+        self.source()
+            .get("@message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 }
 
@@ -562,7 +599,10 @@ pub(crate) fn source_keys(text: &str) -> Result<(i64, [Option<String>; 5]), Stri
     }
     let time_us = (k.fields.epochdate * 1e6).round() as i64;
     let f = k.fields;
-    Ok((time_us, [f.src_ip, f.dest_ip, f.source_ip, f.host, Some(k.ty)]))
+    Ok((
+        time_us,
+        [f.src_ip, f.dest_ip, f.source_ip, f.host, Some(k.ty)],
+    ))
 }
 
 /// Parses `logstash-<probe>-YYYY.MM.DD` into the probe name.
@@ -571,7 +611,13 @@ pub(crate) fn probe_of_index(index: &str) -> Option<&str> {
     let (probe, date) = rest.split_at(rest.len().checked_sub(11)?);
     let ok = date.len() == 11
         && date.starts_with('-')
-        && date[1..].bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'.' } else { b.is_ascii_digit() });
+        && date[1..].bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'.'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     (ok && !probe.is_empty()).then_some(probe)
 }
 
@@ -593,11 +639,16 @@ pub(crate) mod tests {
                     }
                 }
             }
-            Query::Term { field: Some(field), value } => {
+            Query::Term {
+                field: Some(field),
+                value,
+            } => {
                 let mut hit = false;
                 doc.for_each_value(field, &mut |s| {
                     hit |= match value {
-                        TermValue::Word(v) | TermValue::Phrase(v) => s.to_lowercase() == v.to_lowercase(),
+                        TermValue::Word(v) | TermValue::Phrase(v) => {
+                            s.to_lowercase() == v.to_lowercase()
+                        }
                         TermValue::Wildcard(p) => {
                             let p = p.to_lowercase();
                             let s = s.to_lowercase();
@@ -610,7 +661,11 @@ pub(crate) mod tests {
                 });
                 hit
             }
-            Query::Range { field, lower, upper } => {
+            Query::Range {
+                field,
+                lower,
+                upper,
+            } => {
                 let mut hit = false;
                 doc.for_each_value(field, &mut |s| {
                     let Ok(x) = s.parse::<f64>() else { return };
@@ -635,7 +690,10 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn term(field: &str, v: &str) -> Query {
-        Query::Term { field: Some(field.into()), value: TermValue::Phrase(v.into()) }
+        Query::Term {
+            field: Some(field.into()),
+            value: TermValue::Phrase(v.into()),
+        }
     }
 
     fn input(t_us: i64, n: u8, src: &str, dst: &str) -> RecordInput {
@@ -647,7 +705,14 @@ pub(crate) mod tests {
         assert_eq!(time_us, t_us);
         let mut id = [b'a'; ID_LEN];
         id[19] = b'a' + n;
-        RecordInput { time_us, id, probe: "dt-01".into(), text_current: false, vals, source: source.into() }
+        RecordInput {
+            time_us,
+            id,
+            probe: "dt-01".into(),
+            text_current: false,
+            vals,
+            source: source.into(),
+        }
     }
 
     fn small_store() -> SearchStore {
@@ -663,7 +728,11 @@ pub(crate) mod tests {
     #[test]
     fn build_sorts_by_time_and_indexes_lowercased_terms() {
         let s = small_store();
-        let times: Vec<i64> = s.ids_by_time().iter().map(|&i| s.record(i).time_us).collect();
+        let times: Vec<i64> = s
+            .ids_by_time()
+            .iter()
+            .map(|&i| s.record(i).time_us)
+            .collect();
         assert!(times.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(s.postings[0]["10.0.0.1"].len(), 2);
         assert_eq!(s.postings[TYPE_FIELD]["firewall"].len(), 4);
@@ -672,8 +741,14 @@ pub(crate) mod tests {
     #[test]
     fn planner_unions_ors_and_intersects_ands() {
         let s = small_store();
-        let w = Window { from_us: 0, to_us: i64::MAX };
-        let q = Query::Or(vec![term("@fields.src_ip", "10.0.0.1"), term("@fields.dest_ip", "10.0.0.1")]);
+        let w = Window {
+            from_us: 0,
+            to_us: i64::MAX,
+        };
+        let q = Query::Or(vec![
+            term("@fields.src_ip", "10.0.0.1"),
+            term("@fields.dest_ip", "10.0.0.1"),
+        ]);
         assert_eq!(s.plan(&q, w).unwrap().len(), 3);
         let q = Query::And(vec![
             term("@fields.src_ip", "10.0.0.1"),
@@ -682,21 +757,47 @@ pub(crate) mod tests {
         ]);
         assert_eq!(s.plan(&q, w).unwrap().len(), 1);
         assert!(s.plan(&Query::Not(Box::new(q.clone())), w).is_none());
-        let q = Query::Or(vec![term("@fields.src_ip", "10.0.0.1"), term("@fields.port", "1")]);
-        assert!(s.plan(&q, w).is_none(), "an Or with an unindexed child scans");
+        let q = Query::Or(vec![
+            term("@fields.src_ip", "10.0.0.1"),
+            term("@fields.port", "1"),
+        ]);
+        assert!(
+            s.plan(&q, w).is_none(),
+            "an Or with an unindexed child scans"
+        );
     }
 
     #[test]
     fn search_is_newest_first_and_windowed() {
         let s = small_store();
         let base = 1_700_000_000_000_000;
-        let q = Query::Or(vec![term("@fields.src_ip", "10.0.0.1"), term("@fields.dest_ip", "10.0.0.1")]);
-        let all = s.search(&q, Window { from_us: 0, to_us: i64::MAX }, &ref_matches);
-        let times: Vec<i64> = all.ids.iter().map(|&i| s.record(i).time_us - base).collect();
+        let q = Query::Or(vec![
+            term("@fields.src_ip", "10.0.0.1"),
+            term("@fields.dest_ip", "10.0.0.1"),
+        ]);
+        let all = s.search(
+            &q,
+            Window {
+                from_us: 0,
+                to_us: i64::MAX,
+            },
+            &ref_matches,
+        );
+        let times: Vec<i64> = all
+            .ids
+            .iter()
+            .map(|&i| s.record(i).time_us - base)
+            .collect();
         assert_eq!(times, vec![4_000_000, 3_000_000, 1_000_000]);
-        let w = Window { from_us: base + 2_000_000, to_us: base + 3_000_000 };
+        let w = Window {
+            from_us: base + 2_000_000,
+            to_us: base + 3_000_000,
+        };
         assert_eq!(s.search(&q, w, &ref_matches).ids.len(), 1);
-        assert_eq!(s.search(&q, w, &ref_matches).ids, s.search_linear_scan(&q, w, &ref_matches).ids);
+        assert_eq!(
+            s.search(&q, w, &ref_matches).ids,
+            s.search_linear_scan(&q, w, &ref_matches).ids
+        );
     }
 
     #[test]
@@ -707,9 +808,22 @@ pub(crate) mod tests {
         let pos = s.ids_by_time().iter().position(|&i| i == id).unwrap();
         assert_eq!(pos, 2);
         let list = &s.postings[0]["10.0.0.1"];
-        assert!(list.windows(2).all(|w| s.record(w[0]).time_us <= s.record(w[1]).time_us));
+        assert!(list
+            .windows(2)
+            .all(|w| s.record(w[0]).time_us <= s.record(w[1]).time_us));
         let q = term("@fields.dest_ip", "10.0.0.9");
-        assert_eq!(s.search(&q, Window { from_us: 0, to_us: i64::MAX }, &ref_matches).ids, vec![id]);
+        assert_eq!(
+            s.search(
+                &q,
+                Window {
+                    from_us: 0,
+                    to_us: i64::MAX
+                },
+                &ref_matches
+            )
+            .ids,
+            vec![id]
+        );
     }
 
     #[test]
@@ -717,7 +831,13 @@ pub(crate) mod tests {
         let s = small_store();
         let doc = s.doc(0);
         let mut seen = Vec::new();
-        for f in ["@fields.src_ip", "@fields.n", "@type", "@fields.epochdate", "@fields.missing"] {
+        for f in [
+            "@fields.src_ip",
+            "@fields.n",
+            "@type",
+            "@fields.epochdate",
+            "@fields.missing",
+        ] {
             doc.for_each_value(f, &mut |v| seen.push(v.to_string()));
         }
         assert_eq!(seen, vec!["10.0.0.1", "1", "firewall", "1700000001.0"]);
@@ -731,14 +851,20 @@ pub(crate) mod tests {
         let src = s.source_value(0);
         assert_eq!(src["@fields"]["epochdate"].to_string(), "1700000000.0");
         assert_eq!(src["@timestamp"], "2023-11-14T22:13:20");
-        assert!(src["@message"].as_str().unwrap().starts_with("1700000000.0000\t"));
+        assert!(src["@message"]
+            .as_str()
+            .unwrap()
+            .starts_with("1700000000.0000\t"));
         assert_eq!(s.hit(0)["sort"][0], 1_700_000_000_000i64);
     }
 
     #[test]
     fn index_names_parse_back() {
         assert_eq!(probe_of_index("logstash-dt-01-2024.05.01"), Some("dt-01"));
-        assert_eq!(probe_of_index("logstash-vmprobe-2022.03.15"), Some("vmprobe"));
+        assert_eq!(
+            probe_of_index("logstash-vmprobe-2022.03.15"),
+            Some("vmprobe")
+        );
         assert_eq!(probe_of_index("logstash--2022.03.15"), None);
         assert_eq!(probe_of_index("logstash-dt-01-2022-03-15"), None);
         assert_eq!(probe_of_index("other"), None);

@@ -36,13 +36,34 @@ pub const DEFAULT_PARAMS: GenParams = GenParams {
 };
 
 const EMBEDDED: [(&str, &str); 7] = [
-    ("world.json", include_str!("../../fixtures/worlds/default/world.json")),
-    ("tags.json", include_str!("../../fixtures/worlds/default/tags.json")),
-    ("devices.json", include_str!("../../fixtures/worlds/default/devices.json")),
-    ("models.json", include_str!("../../fixtures/worlds/default/models.json")),
-    ("breaches.json", include_str!("../../fixtures/worlds/default/breaches.json")),
-    ("connections.jsonl", include_str!("../../fixtures/worlds/default/connections.jsonl")),
-    ("search.jsonl", include_str!("../../fixtures/worlds/default/search.jsonl")),
+    (
+        "world.json",
+        include_str!("../../fixtures/worlds/default/world.json"),
+    ),
+    (
+        "tags.json",
+        include_str!("../../fixtures/worlds/default/tags.json"),
+    ),
+    (
+        "devices.json",
+        include_str!("../../fixtures/worlds/default/devices.json"),
+    ),
+    (
+        "models.json",
+        include_str!("../../fixtures/worlds/default/models.json"),
+    ),
+    (
+        "breaches.json",
+        include_str!("../../fixtures/worlds/default/breaches.json"),
+    ),
+    (
+        "connections.jsonl",
+        include_str!("../../fixtures/worlds/default/connections.jsonl"),
+    ),
+    (
+        "search.jsonl",
+        include_str!("../../fixtures/worlds/default/search.jsonl"),
+    ),
 ];
 
 /// Writes the default world (generated from [`DEFAULT_PARAMS`]) into `dir`; this is how
@@ -68,7 +89,10 @@ impl World {
     /// The default world, compiled in, anchored at `anchor_ms` (or its stored anchor).
     pub fn default_world(anchor_ms: Option<i64>) -> World {
         let mut open = |name: &str| -> Result<Box<dyn BufRead>, WorldError> {
-            let text = EMBEDDED.iter().find(|(n, _)| *n == name).map_or("", |(_, t)| t);
+            let text = EMBEDDED
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or("", |(_, t)| t);
             Ok(Box::new(Cursor::new(text.as_bytes())))
         };
         load(&mut open, anchor_ms).expect("the embedded default world is valid (pinned by tests)")
@@ -81,7 +105,9 @@ impl World {
             let path = dir.join(name);
             let f = File::create(&path).map_err(|e| io_err(&path, e))?;
             let mut w = BufWriter::with_capacity(1 << 20, f);
-            self.write_file(name, &mut w).and_then(|()| w.flush()).map_err(|e| io_err(&path, e))?;
+            self.write_file(name, &mut w)
+                .and_then(|()| w.flush())
+                .map_err(|e| io_err(&path, e))?;
         }
         Ok(())
     }
@@ -117,17 +143,27 @@ impl World {
                 }
                 Ok(())
             }
-            other => Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("no world file {other}"))),
+            other => Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no world file {other}"),
+            )),
         }
     }
 }
 
 fn io_err(path: &Path, source: std::io::Error) -> WorldError {
-    WorldError::Io { path: path.display().to_string(), source }
+    WorldError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 fn parse_err(file: &str, line: Option<usize>, message: impl ToString) -> WorldError {
-    WorldError::Parse { file: file.to_string(), line, message: message.to_string() }
+    WorldError::Parse {
+        file: file.to_string(),
+        line,
+        message: message.to_string(),
+    }
 }
 
 fn read_json<T: DeserializeOwned>(open: &mut Opener<'_>, name: &str) -> Result<T, WorldError> {
@@ -144,7 +180,9 @@ fn for_each_line(
     let mut n = 0;
     loop {
         buf.clear();
-        let read = r.read_line(&mut buf).map_err(|e| parse_err(name, Some(n + 1), e))?;
+        let read = r
+            .read_line(&mut buf)
+            .map_err(|e| parse_err(name, Some(n + 1), e))?;
         if read == 0 {
             return Ok(());
         }
@@ -181,13 +219,24 @@ pub(crate) fn parse_hit_line(line: &str) -> Result<RecordInput, String> {
         .ok_or_else(|| format!("_id {:?} is not {ID_LEN} ASCII characters", hit.id))?;
     let text = hit.source.get();
     let (time_us, vals) = source_keys(text).map_err(|e| format!("_source: {e}"))?;
-    Ok(RecordInput { time_us, id, probe: probe.to_string(), text_current: false, vals, source: text.into() })
+    Ok(RecordInput {
+        time_us,
+        id,
+        probe: probe.to_string(),
+        text_current: false,
+        vals,
+        source: text.into(),
+    })
 }
 
 fn load(open: &mut Opener<'_>, anchor_ms: Option<i64>) -> Result<World, WorldError> {
     let meta: Meta = read_json(open, "world.json")?;
     if meta.format != 1 {
-        return Err(parse_err("world.json", None, format!("unsupported format {}", meta.format)));
+        return Err(parse_err(
+            "world.json",
+            None,
+            format!("unsupported format {}", meta.format),
+        ));
     }
     let tags: Vec<Tag> = read_json(open, "tags.json")?;
     let devices: Vec<Device> = read_json(open, "devices.json")?;
@@ -204,8 +253,15 @@ fn load(open: &mut Opener<'_>, anchor_ms: Option<i64>) -> Result<World, WorldErr
         Ok(())
     })?;
     let stored_anchor = meta.anchor_ms;
-    let mut world =
-        World::assemble(meta, tags, devices, models, breaches, connections, SearchStore::build(inputs))?;
+    let mut world = World::assemble(
+        meta,
+        tags,
+        devices,
+        models,
+        breaches,
+        connections,
+        SearchStore::build(inputs),
+    )?;
     if let Some(anchor) = anchor_ms {
         world.shift(anchor - stored_anchor);
     }
@@ -244,12 +300,18 @@ mod tests {
         assert_eq!(stored.anchor_ms(), DEFAULT_PARAMS.anchor_ms);
         assert_eq!(stored.search().len(), DEFAULT_PARAMS.records);
         let later = World::default_world(Some(DEFAULT_PARAMS.anchor_ms + 86_400_000 * 3 + 1234));
-        assert_eq!(later.anchor_ms(), DEFAULT_PARAMS.anchor_ms + 86_400_000 * 3 + 1234);
+        assert_eq!(
+            later.anchor_ms(),
+            DEFAULT_PARAMS.anchor_ms + 86_400_000 * 3 + 1234
+        );
         let d0 = &stored.devices()[0];
         let d1 = &later.devices()[0];
         assert_eq!(d1.last_seen - d0.last_seen, 86_400_000 * 3 + 1234);
         let id = stored.search().ids_by_time()[0];
-        assert_eq!(later.search().record(id).time_us() - stored.search().record(id).time_us(), (86_400_000 * 3 + 1234) * 1000);
+        assert_eq!(
+            later.search().record(id).time_us() - stored.search().record(id).time_us(),
+            (86_400_000 * 3 + 1234) * 1000
+        );
     }
 
     #[test]
@@ -271,7 +333,12 @@ mod tests {
 
     #[test]
     fn load_reports_file_and_line() {
-        let good = generate(&GenParams { devices: 6, records: 20, seed: 1, anchor_ms: 1_700_000_000_000 });
+        let good = generate(&GenParams {
+            devices: 6,
+            records: 20,
+            seed: 1,
+            anchor_ms: 1_700_000_000_000,
+        });
         let mut files: Vec<(String, Vec<u8>)> = FILES
             .iter()
             .map(|n| {
@@ -290,6 +357,9 @@ mod tests {
             Ok(Box::new(Cursor::new(data)))
         };
         let err = load(&mut open, None).unwrap_err().to_string();
-        assert!(err.starts_with("search.jsonl line 3: _index \"nope\""), "{err}");
+        assert!(
+            err.starts_with("search.jsonl line 3: _index \"nope\""),
+            "{err}"
+        );
     }
 }

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::clock;
-use crate::model::{Breach, Connection, Device, IpUse, Model, Peer, Tag, TriggeredComponent, TriggeredFilter};
+use crate::model::{
+    Breach, Connection, Device, IpUse, Model, Peer, Tag, TriggeredComponent, TriggeredFilter,
+};
 use crate::records::{self, Fv};
 use crate::search::{RecordInput, SearchStore, INDEXED_FIELDS};
 
@@ -24,7 +26,11 @@ pub enum WorldError {
     },
     /// A file is not in the world format.
     #[error("{file}{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
-    Parse { file: String, line: Option<usize>, message: String },
+    Parse {
+        file: String,
+        line: Option<usize>,
+        message: String,
+    },
     /// The data is well-formed but inconsistent (unknown did, duplicate id, ...).
     #[error("invalid world: {0}")]
     Invalid(String),
@@ -69,7 +75,10 @@ pub enum PeerRef {
     /// An internal device; its address at the connection's time is used.
     Device(u32),
     /// An external host.
-    External { ip: IpAddr, hostname: Option<String> },
+    External {
+        ip: IpAddr,
+        hostname: Option<String>,
+    },
 }
 
 /// A connection to inject (see [`World::add_connection`]).
@@ -163,12 +172,19 @@ impl World {
         for c in &connections {
             for did in [c.src.did, c.dst.did].into_iter().flatten() {
                 if world.device(did).is_none() {
-                    return invalid(format!("connection {} refers to unknown device {did}", c.uid));
+                    return invalid(format!(
+                        "connection {} refers to unknown device {did}",
+                        c.uid
+                    ));
                 }
             }
         }
         for (i, c) in connections.iter().enumerate() {
-            if world.conn_by_uid.insert(c.uid.as_str().into(), i as u32).is_some() {
+            if world
+                .conn_by_uid
+                .insert(c.uid.as_str().into(), i as u32)
+                .is_some()
+            {
                 return invalid(format!("duplicate connection uid {}", c.uid));
             }
             for did in peer_dids(c) {
@@ -189,16 +205,32 @@ impl World {
 
     fn check_breach_refs(&self, b: &Breach) -> Result<(), WorldError> {
         if self.model(b.pid).is_none() {
-            return Err(WorldError::Invalid(format!("breach {} refers to unknown model {}", b.pbid, b.pid)));
+            return Err(WorldError::Invalid(format!(
+                "breach {} refers to unknown model {}",
+                b.pbid, b.pid
+            )));
         }
         if self.device(b.did).is_none() {
-            return Err(WorldError::Invalid(format!("breach {} refers to unknown device {}", b.pbid, b.did)));
+            return Err(WorldError::Invalid(format!(
+                "breach {} refers to unknown device {}",
+                b.pbid, b.did
+            )));
         }
         if !(0.0..=1.0).contains(&b.score) {
-            return Err(WorldError::Invalid(format!("breach {} score {} is not within 0–1", b.pbid, b.score)));
+            return Err(WorldError::Invalid(format!(
+                "breach {} score {} is not within 0–1",
+                b.pbid, b.score
+            )));
         }
-        if let Some(uid) = b.uids.iter().find(|u| !self.conn_by_uid.contains_key(u.as_str())) {
-            return Err(WorldError::Invalid(format!("breach {} refers to unknown connection {uid}", b.pbid)));
+        if let Some(uid) = b
+            .uids
+            .iter()
+            .find(|u| !self.conn_by_uid.contains_key(u.as_str()))
+        {
+            return Err(WorldError::Invalid(format!(
+                "breach {} refers to unknown connection {uid}",
+                b.pbid
+            )));
         }
         Ok(())
     }
@@ -276,7 +308,10 @@ impl World {
 
     /// A device by did.
     pub fn device(&self, did: u32) -> Option<&Device> {
-        self.devices.binary_search_by_key(&did, |d| d.did).ok().map(|i| &self.devices[i])
+        self.devices
+            .binary_search_by_key(&did, |d| d.did)
+            .ok()
+            .map(|i| &self.devices[i])
     }
 
     /// Models, sorted by pid.
@@ -286,7 +321,10 @@ impl World {
 
     /// A model by pid.
     pub fn model(&self, pid: u32) -> Option<&Model> {
-        self.models.binary_search_by_key(&pid, |m| m.pid).ok().map(|i| &self.models[i])
+        self.models
+            .binary_search_by_key(&pid, |m| m.pid)
+            .ok()
+            .map(|i| &self.models[i])
     }
 
     /// Breaches, sorted by time.
@@ -306,7 +344,9 @@ impl World {
 
     /// A connection by uid.
     pub fn connection(&self, uid: &str) -> Option<&Connection> {
-        self.conn_by_uid.get(uid).map(|&i| &self.connections[i as usize])
+        self.conn_by_uid
+            .get(uid)
+            .map(|&i| &self.connections[i as usize])
     }
 
     /// Positions of a device's connections, time-sorted.
@@ -336,14 +376,22 @@ impl World {
         fields: &Map<String, Value>,
     ) -> Result<String, WorldError> {
         if fields.contains_key("epochdate") {
-            return Err(WorldError::Invalid("epochdate is rendered from the record time; leave it out".into()));
+            return Err(WorldError::Invalid(
+                "epochdate is rendered from the record time; leave it out".into(),
+            ));
         }
-        for name in INDEXED_FIELDS.iter().filter_map(|f| f.strip_prefix("@fields.")) {
+        for name in INDEXED_FIELDS
+            .iter()
+            .filter_map(|f| f.strip_prefix("@fields."))
+        {
             if fields.get(name).is_some_and(|v| !v.is_string()) {
-                return Err(WorldError::Invalid(format!("@fields.{name} must be a string")));
+                return Err(WorldError::Invalid(format!(
+                    "@fields.{name} must be a string"
+                )));
             }
         }
-        let list: Vec<(&str, Fv<'_>)> = fields.iter().map(|(k, v)| (k.as_str(), Fv::J(v))).collect();
+        let list: Vec<(&str, Fv<'_>)> =
+            fields.iter().map(|(k, v)| (k.as_str(), Fv::J(v))).collect();
         let seq = self.next_seq();
         let input = records::record(time_ms * 1_000, seq, "dt-01", record_type, &list);
         let id = String::from_utf8_lossy(&input.id).into_owned();
@@ -392,10 +440,20 @@ impl World {
     fn resolve_peer(&self, p: &PeerRef, t: i64) -> Result<Peer, WorldError> {
         match p {
             PeerRef::Device(did) => {
-                let d = self.device(*did).ok_or_else(|| WorldError::Invalid(format!("unknown device {did}")))?;
-                Ok(Peer { did: Some(*did), ip: d.ip_use_or_current(t).ip, hostname: None })
+                let d = self
+                    .device(*did)
+                    .ok_or_else(|| WorldError::Invalid(format!("unknown device {did}")))?;
+                Ok(Peer {
+                    did: Some(*did),
+                    ip: d.ip_use_or_current(t).ip,
+                    hostname: None,
+                })
             }
-            PeerRef::External { ip, hostname } => Ok(Peer { did: None, ip: *ip, hostname: hostname.clone() }),
+            PeerRef::External { ip, hostname } => Ok(Peer {
+                did: None,
+                ip: *ip,
+                hostname: hostname.clone(),
+            }),
         }
     }
 
@@ -416,7 +474,9 @@ impl World {
     /// Adds a model breach for a device and model, made of existing connections. The
     /// triggered components are derived from the model. Returns the pbid.
     pub fn add_breach(&mut self, b: NewBreach) -> Result<u64, WorldError> {
-        let model = self.model(b.pid).ok_or_else(|| WorldError::Invalid(format!("unknown model {}", b.pid)))?;
+        let model = self
+            .model(b.pid)
+            .ok_or_else(|| WorldError::Invalid(format!("unknown model {}", b.pid)))?;
         let first_conn = b.uids.first().and_then(|u| self.connection(u)).cloned();
         let pbid = self.breaches.iter().map(|x| x.pbid).max().unwrap_or(0) + 1;
         let phid = model.current().phid;
@@ -438,7 +498,9 @@ impl World {
         };
         self.check_breach_refs(&breach)?;
         self.next_seq();
-        let at = self.breaches.partition_point(|x| (x.time_ms, x.pbid) <= (breach.time_ms, breach.pbid));
+        let at = self
+            .breaches
+            .partition_point(|x| (x.time_ms, x.pbid) <= (breach.time_ms, breach.pbid));
         self.breaches.insert(at, breach);
         Ok(pbid)
     }
@@ -528,7 +590,14 @@ pub(crate) fn conn_record(c: &Connection, time_us: i64, seq: u64, probe: &str) -
         ("missed_bytes", Fv::U(0)),
         ("history", Fv::S(history)),
         ("orig_pkts", Fv::U(c.bytes_out / 1_400 + 1)),
-        ("resp_pkts", Fv::U(if c.bytes_in == 0 { 0 } else { c.bytes_in / 1_400 + 1 })),
+        (
+            "resp_pkts",
+            Fv::U(if c.bytes_in == 0 {
+                0
+            } else {
+                c.bytes_in / 1_400 + 1
+            }),
+        ),
     ]);
     records::record(time_us, seq, probe, "conn", &fields)
 }
@@ -568,7 +637,11 @@ pub(crate) fn triggered_components(
                     comparator: f.comparator.clone(),
                     argument: f.argument.clone(),
                     argument_expanded: f.argument_expanded.clone(),
-                    trigger: trigger_value(&f.filter_type, f.argument_expanded.as_ref().unwrap_or(&f.argument), conn),
+                    trigger: trigger_value(
+                        &f.filter_type,
+                        f.argument_expanded.as_ref().unwrap_or(&f.argument),
+                        conn,
+                    ),
                 })
                 .collect(),
         })
@@ -594,7 +667,11 @@ fn trigger_value(filter_type: &str, argument: &Value, conn: Option<&Connection>)
 
 /// The holder of an address at a time, for coherence checks and `iptime`.
 pub(crate) fn holder_at(devices: &[Device], ip: IpAddr, t: i64) -> Option<&Device> {
-    devices.iter().find(|d| d.ips.iter().any(|u: &IpUse| u.ip == ip && u.from_ms <= t && t <= u.to_ms))
+    devices.iter().find(|d| {
+        d.ips
+            .iter()
+            .any(|u: &IpUse| u.ip == ip && u.from_ms <= t && t <= u.to_ms)
+    })
 }
 
 #[cfg(test)]
@@ -610,7 +687,11 @@ mod tests {
 
     #[test]
     fn world_error_names_file_and_line() {
-        let e = WorldError::Parse { file: "search.jsonl".into(), line: Some(3), message: "bad".into() };
+        let e = WorldError::Parse {
+            file: "search.jsonl".into(),
+            line: Some(3),
+            message: "bad".into(),
+        };
         assert_eq!(e.to_string(), "search.jsonl line 3: bad");
     }
 }

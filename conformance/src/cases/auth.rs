@@ -5,8 +5,8 @@ use dt_protocol::target::first_segment;
 use dt_protocol::DateFormat;
 use time::Duration;
 
-use crate::case::{ensure, Case, Failure};
 use crate::case;
+use crate::case::{ensure, Case, Failure};
 use crate::probe::{DateSpec, Exchange, Probe, Signing};
 use crate::target::Target;
 
@@ -30,11 +30,19 @@ pub fn cases() -> Vec<Case> {
 
 async fn accepted(t: &Target, p: Probe) -> Result<(), Failure> {
     let ex = t.send(&p).await?;
-    ensure(ex.status == 200 && ex.json().is_some(), &ex, "HTTP 200 with a JSON body")
+    ensure(
+        ex.status == 200 && ex.json().is_some(),
+        &ex,
+        "HTTP 200 with a JSON body",
+    )
 }
 
 async fn date_in(t: &Target, f: DateFormat) -> Result<(), Failure> {
-    accepted(t, Probe::get("/status?includechildren=false").date(DateSpec::Now(Duration::ZERO, f))).await
+    accepted(
+        t,
+        Probe::get("/status?includechildren=false").date(DateSpec::Now(Duration::ZERO, f)),
+    )
+    .await
 }
 
 async fn date_compact(t: &Target) -> Result<(), Failure> {
@@ -51,14 +59,19 @@ async fn date_iso_millis(t: &Target) -> Result<(), Failure> {
 }
 
 async fn query_encoded(t: &Target) -> Result<(), Failure> {
-    accepted(t, Probe::get("/status?includechildren=false&responsedata=version%2Ctime")).await
+    accepted(
+        t,
+        Probe::get("/status?includechildren=false&responsedata=version%2Ctime"),
+    )
+    .await
 }
 
 async fn query_decoded(t: &Target) -> Result<(), Failure> {
     accepted(
         t,
-        Probe::get("/status?includechildren=false&responsedata=version%2Ctime")
-            .signing(Signing::Over("/status?includechildren=false&responsedata=version,time".into())),
+        Probe::get("/status?includechildren=false&responsedata=version%2Ctime").signing(
+            Signing::Over("/status?includechildren=false&responsedata=version,time".into()),
+        ),
     )
     .await
 }
@@ -78,36 +91,56 @@ pub fn is_auth_error(ex: &Exchange, value: &str) -> Result<(), Failure> {
 }
 
 async fn wrong_secret(t: &Target) -> Result<(), Failure> {
-    let ex = t.send(&Probe::get("/status").signing(Signing::WrongSecret)).await?;
+    let ex = t
+        .send(&Probe::get("/status").signing(Signing::WrongSecret))
+        .await?;
     is_auth_error(&ex, "API SIGNATURE ERROR")
 }
 
 async fn unknown_token(t: &Target) -> Result<(), Failure> {
-    let ex = t.send(&Probe::get("/status").signing(Signing::UnknownToken)).await?;
+    let ex = t
+        .send(&Probe::get("/status").signing(Signing::UnknownToken))
+        .await?;
     is_auth_error(&ex, "API SIGNATURE ERROR")
 }
 
 async fn skew_ahead(t: &Target) -> Result<(), Failure> {
-    let ex = t.send(&Probe::get("/status").date(DateSpec::Now(Duration::minutes(31), DateFormat::Compact))).await?;
+    let ex = t
+        .send(
+            &Probe::get("/status").date(DateSpec::Now(Duration::minutes(31), DateFormat::Compact)),
+        )
+        .await?;
     is_auth_error(&ex, "API DATE ERROR")
 }
 
 async fn skew_behind(t: &Target) -> Result<(), Failure> {
-    let ex = t.send(&Probe::get("/status").date(DateSpec::Now(Duration::minutes(-31), DateFormat::Compact))).await?;
+    let ex = t
+        .send(
+            &Probe::get("/status").date(DateSpec::Now(Duration::minutes(-31), DateFormat::Compact)),
+        )
+        .await?;
     is_auth_error(&ex, "API DATE ERROR")
 }
 
 async fn resorted(t: &Target) -> Result<(), Failure> {
     let ex = t
-        .send(&Probe::get("/status?includechildren=false&fast=true").signing(Signing::Over("/status?fast=true&includechildren=false".into())))
+        .send(
+            &Probe::get("/status?includechildren=false&fast=true").signing(Signing::Over(
+                "/status?fast=true&includechildren=false".into(),
+            )),
+        )
         .await?;
     is_auth_error(&ex, "API SIGNATURE ERROR")
 }
 
 async fn missing_headers(t: &Target) -> Result<(), Failure> {
-    let ex = t.send(&Probe::get("/status").signing(Signing::Unsigned)).await?;
+    let ex = t
+        .send(&Probe::get("/status").signing(Signing::Unsigned))
+        .await?;
     ensure(
-        ex.status == 302 && ex.location.as_deref() == Some("/login") && ex.body == "Found. Redirecting to /login",
+        ex.status == 302
+            && ex.location.as_deref() == Some("/login")
+            && ex.body == "Found. Redirecting to /login",
         &ex,
         "HTTP 302, Location /login, body 'Found. Redirecting to /login'",
     )

@@ -22,7 +22,11 @@ pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
 
 /// The last value of a parameter (the appliance's parsers keep the last repeat).
 pub fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// A validly signed request to a route the appliance does not have.

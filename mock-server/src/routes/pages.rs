@@ -21,7 +21,9 @@ pub async fn forbidden() -> Response {
 
 fn html(body: String) -> Response {
     let mut r = Html(body).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     r
 }

@@ -22,12 +22,16 @@ const TEMPLATE: &str = include_str!("../../../fixtures/appliance/status.json");
 
 fn template() -> &'static Value {
     static T: OnceLock<Value> = OnceLock::new();
-    T.get_or_init(|| serde_json::from_str(TEMPLATE).expect("fixtures/appliance/status.json is valid JSON"))
+    T.get_or_init(|| {
+        serde_json::from_str(TEMPLATE).expect("fixtures/appliance/status.json is valid JSON")
+    })
 }
 
 /// The appliance's version string.
 pub fn version() -> &'static str {
-    template()["version"].as_str().unwrap_or("6.1.23 (f35936c6)")
+    template()["version"]
+        .as_str()
+        .unwrap_or("6.1.23 (f35936c6)")
 }
 
 /// The handler.
@@ -75,6 +79,8 @@ pub fn parse_bool(q: &[(String, String)], name: &str) -> Result<Option<bool>, Ap
         None => Ok(None),
         Some("true" | "1") => Ok(Some(true)),
         Some("false" | "0") => Ok(Some(false)),
-        Some(other) => Err(ApiError::Input(format!("{name} must be true or false, not {other:?}"))),
+        Some(other) => Err(ApiError::Input(format!(
+            "{name} must be true or false, not {other:?}"
+        ))),
     }
 }

@@ -53,7 +53,11 @@ impl Render {
 }
 
 /// `GET /modelbreaches`.
-pub fn modelbreaches(world: &World, params: &[(String, String)], now_ms: i64) -> Result<Value, ApiError> {
+pub fn modelbreaches(
+    world: &World,
+    params: &[(String, String)],
+    now_ms: i64,
+) -> Result<Value, ApiError> {
     let p = Params(params);
     let r = Render::parse(p)?;
     let (start, end) = match time_window(p)? {
@@ -80,7 +84,11 @@ pub fn modelbreaches(world: &World, params: &[(String, String)], now_ms: i64) ->
         .breaches()
         .iter()
         .filter(|b| {
-            let t = if by_creation { b.creation_ms } else { b.time_ms };
+            let t = if by_creation {
+                b.creation_ms
+            } else {
+                b.time_ms
+            };
             start <= t
                 && t <= end
                 && (r.include_acknowledged || !b.acknowledged)
@@ -94,13 +102,23 @@ pub fn modelbreaches(world: &World, params: &[(String, String)], now_ms: i64) ->
     if let Some(n) = count {
         chosen.drain(..chosen.len().saturating_sub(n));
     }
-    let mut v = Value::Array(chosen.into_iter().map(|b| breach_json(world, b, r)).collect());
+    let mut v = Value::Array(
+        chosen
+            .into_iter()
+            .map(|b| breach_json(world, b, r))
+            .collect(),
+    );
     apply_responsedata(&mut v, params);
     Ok(v)
 }
 
 /// `GET /modelbreaches/{pbid}`.
-pub fn modelbreach(world: &World, pbid: &str, params: &[(String, String)], _now_ms: i64) -> Result<Value, ApiError> {
+pub fn modelbreach(
+    world: &World,
+    pbid: &str,
+    params: &[(String, String)],
+    _now_ms: i64,
+) -> Result<Value, ApiError> {
     let p = Params(params);
     let r = Render::parse(p)?;
     let not_found = || ApiError::NotFound(format!("Model breach {pbid} not found"));
@@ -112,7 +130,9 @@ pub fn modelbreach(world: &World, pbid: &str, params: &[(String, String)], _now_
 }
 
 fn breach_json(world: &World, b: &Breach, r: Render) -> Value {
-    let model = world.model(b.pid).expect("breach models are validated on load");
+    let model = world
+        .model(b.pid)
+        .expect("breach models are validated on load");
     let device = world.device(b.did).map(|d| device_breach(d, b.time_ms));
     let mut m = Map::new();
     m.insert("creationTime".into(), Value::from(b.creation_ms));
@@ -130,25 +150,41 @@ fn breach_json(world: &World, b: &Breach, r: Render) -> Value {
     };
     m.insert("model".into(), model_v);
     if !r.minimal {
-        let comps = b.components.iter().map(|c| component_json(c, r, device.as_ref().filter(|_| !r.device_at_top)));
+        let comps = b
+            .components
+            .iter()
+            .map(|c| component_json(c, r, device.as_ref().filter(|_| !r.device_at_top)));
         m.insert("triggeredComponents".into(), Value::Array(comps.collect()));
     }
     m.insert("score".into(), Value::from(b.score));
-    m.insert("percentscore".into(), Value::from((b.score * 100.0).round() as i64));
+    m.insert(
+        "percentscore".into(),
+        Value::from((b.score * 100.0).round() as i64),
+    );
     if r.device_at_top {
         if let Some(d) = device {
             m.insert("device".into(), d);
         }
     }
     if !r.minimal {
-        let techniques = model.mitre_techniques.iter().map(|t| serde_json::json!({"technique": t.name, "techniqueID": t.id}));
+        let techniques = model
+            .mitre_techniques
+            .iter()
+            .map(|t| serde_json::json!({"technique": t.name, "techniqueID": t.id}));
         m.insert("mitreTechniques".into(), Value::Array(techniques.collect()));
     }
     if r.include_acknowledged {
         m.insert("acknowledged".into(), Value::Bool(b.acknowledged));
     }
     if r.breach_url && !r.minimal {
-        m.insert("breachUrl".into(), Value::String(format!("https://{}/#modelbreach/{}", world.hostname(), b.pbid)));
+        m.insert(
+            "breachUrl".into(),
+            Value::String(format!(
+                "https://{}/#modelbreach/{}",
+                world.hostname(),
+                b.pbid
+            )),
+        );
     }
     Value::Object(m)
 }
@@ -165,8 +201,15 @@ pub(crate) fn model_json(m: &Model, v: &ModelVersion, minimal: bool) -> Value {
         return Value::Object(o);
     }
     let techniques: Vec<&str> = m.mitre_techniques.iter().map(|t| t.id.as_str()).collect();
-    o.insert("mitre".into(), serde_json::json!({"tactics": m.mitre_tactics, "techniques": techniques}));
-    let data: Vec<Value> = m.components.iter().map(|c| serde_json::json!({"cid": c.cid, "weight": 1})).collect();
+    o.insert(
+        "mitre".into(),
+        serde_json::json!({"tactics": m.mitre_tactics, "techniques": techniques}),
+    );
+    let data: Vec<Value> = m
+        .components
+        .iter()
+        .map(|c| serde_json::json!({"cid": c.cid, "weight": 1}))
+        .collect();
     o.insert(
         "logic".into(),
         serde_json::json!({"data": data, "targetScore": 1, "type": "weightedComponentList", "version": 1}),
@@ -182,7 +225,10 @@ pub(crate) fn model_json(m: &Model, v: &ModelVersion, minimal: bool) -> Value {
     o.insert("delay".into(), Value::from(0));
     o.insert("sequenced".into(), Value::Bool(false));
     o.insert("active".into(), Value::Bool(true));
-    o.insert("modified".into(), Value::String(clock::spaced(v.modified_ms)));
+    o.insert(
+        "modified".into(),
+        Value::String(clock::spaced(v.modified_ms)),
+    );
     o.insert(
         "activeTimes".into(),
         serde_json::json!({"devices": {}, "tags": {}, "type": "exclusions", "version": 2}),
@@ -209,12 +255,19 @@ fn logic(ids: &[&str]) -> Value {
         [] => serde_json::json!({}),
         [only] => serde_json::json!({"left": only, "operator": "AND", "right": {}}),
         [a, b] => serde_json::json!({"left": a, "operator": "AND", "right": b}),
-        [first, rest @ ..] => serde_json::json!({"left": first, "operator": "AND", "right": logic(rest)}),
+        [first, rest @ ..] => {
+            serde_json::json!({"left": first, "operator": "AND", "right": logic(rest)})
+        }
     }
 }
 
 fn component_json(c: &TriggeredComponent, r: Render, device: Option<&Value>) -> Value {
-    let ids: Vec<&str> = c.filters.iter().filter(|f| f.comparator != "display").map(|f| f.id.as_str()).collect();
+    let ids: Vec<&str> = c
+        .filters
+        .iter()
+        .filter(|f| f.comparator != "display")
+        .map(|f| f.id.as_str())
+        .collect();
     let filters: Vec<Value> = c
         .filters
         .iter()
@@ -223,7 +276,11 @@ fn component_json(c: &TriggeredComponent, r: Render, device: Option<&Value>) -> 
                 (Some(label), true) => label.clone(),
                 _ => f.argument.clone(),
             };
-            let arguments = if arg.is_null() { serde_json::json!({}) } else { serde_json::json!({"value": arg}) };
+            let arguments = if arg.is_null() {
+                serde_json::json!({})
+            } else {
+                serde_json::json!({"value": arg})
+            };
             let mut m = Map::new();
             m.insert("cfid".into(), Value::from(f.cfid));
             m.insert("id".into(), Value::String(f.id.clone()));
@@ -242,8 +299,14 @@ fn component_json(c: &TriggeredComponent, r: Render, device: Option<&Value>) -> 
     m.insert("size".into(), Value::from(c.size));
     m.insert("threshold".into(), Value::from(c.threshold));
     m.insert("interval".into(), Value::from(c.interval));
-    m.insert("logic".into(), serde_json::json!({"data": logic(&ids), "version": "v0.1"}));
-    m.insert("metric".into(), serde_json::json!({"mlid": c.mlid, "name": c.metric_name, "label": c.metric_label}));
+    m.insert(
+        "logic".into(),
+        serde_json::json!({"data": logic(&ids), "version": "v0.1"}),
+    );
+    m.insert(
+        "metric".into(),
+        serde_json::json!({"mlid": c.mlid, "name": c.metric_name, "label": c.metric_label}),
+    );
     m.insert("triggeredFilters".into(), Value::Array(filters));
     if let Some(d) = device {
         m.insert("device".into(), d.clone());
@@ -266,9 +329,14 @@ mod tests {
         let w = small_world();
         let got = run(&[]).unwrap();
         let unacked = w.breaches().iter().filter(|b| !b.acknowledged).count();
-        assert!(unacked < w.breaches().len(), "fixture has acknowledged breaches");
+        assert!(
+            unacked < w.breaches().len(),
+            "fixture has acknowledged breaches"
+        );
         assert_eq!(got.len(), unacked);
-        assert!(got.windows(2).all(|p| p[0]["time"].as_i64() <= p[1]["time"].as_i64()));
+        assert!(got
+            .windows(2)
+            .all(|p| p[0]["time"].as_i64() <= p[1]["time"].as_i64()));
         assert!(got.iter().all(|b| b.get("acknowledged").is_none()));
         let all = run(&[("includeacknowledged", "true")]).unwrap();
         assert_eq!(all.len(), w.breaches().len());
@@ -278,12 +346,25 @@ mod tests {
     #[test]
     fn default_shape_matches_the_guide() {
         let got = run(&[]).unwrap();
-        let keys: Vec<&str> = got[0].as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = got[0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(
             keys,
             [
-                "creationTime", "commentCount", "pbid", "time", "model", "triggeredComponents", "score",
-                "percentscore", "device", "mitreTechniques"
+                "creationTime",
+                "commentCount",
+                "pbid",
+                "time",
+                "model",
+                "triggeredComponents",
+                "score",
+                "percentscore",
+                "device",
+                "mitreTechniques"
             ]
         );
         assert!(got[0]["model"]["then"]["name"].is_string());
@@ -292,7 +373,9 @@ mod tests {
         assert!((0.0..=1.0).contains(&score));
         assert_eq!(got[0]["percentscore"], (score * 100.0).round() as i64);
         // Edited models show a different revision then and now for older breaches.
-        assert!(got.iter().any(|b| b["model"]["then"]["phid"] != b["model"]["now"]["phid"]));
+        assert!(got
+            .iter()
+            .any(|b| b["model"]["then"]["phid"] != b["model"]["now"]["phid"]));
     }
 
     #[test]
@@ -300,16 +383,31 @@ mod tests {
         let w = small_world();
         let start = (ANCHOR - 6 * HOUR_MS).to_string();
         let got = run(&[("starttime", &start)]).unwrap();
-        let want = w.breaches().iter().filter(|b| !b.acknowledged && b.time_ms >= ANCHOR - 6 * HOUR_MS).count();
+        let want = w
+            .breaches()
+            .iter()
+            .filter(|b| !b.acknowledged && b.time_ms >= ANCHOR - 6 * HOUR_MS)
+            .count();
         assert_eq!(got.len(), want);
-        assert_eq!(run(&[("endtime", "1")]).unwrap_err(), ApiError::Input(PAIRS_ERROR.into()));
+        assert_eq!(
+            run(&[("endtime", "1")]).unwrap_err(),
+            ApiError::Input(PAIRS_ERROR.into())
+        );
         let from = clock::spaced(ANCHOR - 24 * HOUR_MS);
         let to = clock::spaced(ANCHOR - 12 * HOUR_MS);
         let got = run(&[("from", &from), ("to", &to)]).unwrap();
-        assert!(got.iter().all(|b| b["time"].as_i64().unwrap() <= ANCHOR - 12 * HOUR_MS));
+        assert!(got
+            .iter()
+            .all(|b| b["time"].as_i64().unwrap() <= ANCHOR - 12 * HOUR_MS));
         // A year back by default: nothing is older than the world, so all are in.
-        assert_eq!(run(&[]).unwrap().len(), w.breaches().iter().filter(|b| !b.acknowledged).count());
-        assert_eq!(modelbreaches(w, &[], ANCHOR - 30 * HOUR_MS).unwrap(), Value::Array(vec![]));
+        assert_eq!(
+            run(&[]).unwrap().len(),
+            w.breaches().iter().filter(|b| !b.acknowledged).count()
+        );
+        assert_eq!(
+            modelbreaches(w, &[], ANCHOR - 30 * HOUR_MS).unwrap(),
+            Value::Array(vec![])
+        );
     }
 
     #[test]
@@ -322,7 +420,10 @@ mod tests {
             );
         }
         let high = run(&[("minscore", "0.7"), ("includeacknowledged", "true")]).unwrap();
-        assert_eq!(high.len(), w.breaches().iter().filter(|b| b.score >= 0.7).count());
+        assert_eq!(
+            high.len(),
+            w.breaches().iter().filter(|b| b.score >= 0.7).count()
+        );
         assert!(high.iter().all(|b| b["score"].as_f64().unwrap() >= 0.7));
         let b = &w.breaches()[1];
         let all = [("includeacknowledged", "true")];
@@ -342,24 +443,56 @@ mod tests {
     fn rendering_options() {
         let w = small_world();
         let historic = run(&[("historicmodelonly", "true")]).unwrap();
-        assert!(historic[0]["model"]["name"].is_string() && historic[0]["model"].get("then").is_none());
+        assert!(
+            historic[0]["model"]["name"].is_string() && historic[0]["model"].get("then").is_none()
+        );
         let minimal = run(&[("minimal", "true"), ("includebreachurl", "true")]).unwrap();
-        let keys: Vec<&str> = minimal[0].as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["creationTime", "commentCount", "pbid", "time", "model", "score", "percentscore", "device"]);
+        let keys: Vec<&str> = minimal[0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "creationTime",
+                "commentCount",
+                "pbid",
+                "time",
+                "model",
+                "score",
+                "percentscore",
+                "device"
+            ]
+        );
         assert!(minimal[0]["model"]["then"].get("priority").is_none());
         let url = run(&[("includebreachurl", "true")]).unwrap();
-        assert_eq!(url[0]["breachUrl"], format!("https://{}/#modelbreach/{}", w.hostname(), url[0]["pbid"]));
+        assert_eq!(
+            url[0]["breachUrl"],
+            format!("https://{}/#modelbreach/{}", w.hostname(), url[0]["pbid"])
+        );
         let nested = run(&[("deviceattop", "false")]).unwrap();
         assert!(nested[0].get("device").is_none());
         assert!(nested[0]["triggeredComponents"][0]["device"]["did"].is_u64());
-        let enums = run(&[("expandenums", "true"), ("pid", "1"), ("includeacknowledged", "1")]).unwrap();
+        let enums = run(&[
+            ("expandenums", "true"),
+            ("pid", "1"),
+            ("includeacknowledged", "1"),
+        ])
+        .unwrap();
         let plain = run(&[("pid", "1"), ("includeacknowledged", "1")]).unwrap();
         if !enums.is_empty() {
-            let f = |v: &Value| v["triggeredComponents"][0]["triggeredFilters"][0]["arguments"]["value"].clone();
+            let f = |v: &Value| {
+                v["triggeredComponents"][0]["triggeredFilters"][0]["arguments"]["value"].clone()
+            };
             assert_eq!(f(&enums[0]), "out");
             assert_eq!(f(&plain[0]), 1);
         }
-        assert!(matches!(run(&[("minimal", "maybe")]), Err(ApiError::Input(_))));
+        assert!(matches!(
+            run(&[("minimal", "maybe")]),
+            Err(ApiError::Input(_))
+        ));
     }
 
     #[test]
@@ -368,16 +501,34 @@ mod tests {
         let acked = w.breaches().iter().find(|b| b.acknowledged).unwrap();
         let v = modelbreach(w, &acked.pbid.to_string(), &[], ANCHOR).unwrap();
         assert_eq!(v["pbid"], acked.pbid);
-        let v = modelbreach(w, &acked.pbid.to_string(), &params(&[("responsedata", "pbid,score")]), ANCHOR).unwrap();
+        let v = modelbreach(
+            w,
+            &acked.pbid.to_string(),
+            &params(&[("responsedata", "pbid,score")]),
+            ANCHOR,
+        )
+        .unwrap();
         assert_eq!(v.as_object().unwrap().len(), 2);
-        assert_eq!(modelbreach(w, "42", &[], ANCHOR), Err(ApiError::NotFound("Model breach 42 not found".into())));
-        assert!(matches!(modelbreach(w, "abc", &[], ANCHOR), Err(ApiError::NotFound(_))));
+        assert_eq!(
+            modelbreach(w, "42", &[], ANCHOR),
+            Err(ApiError::NotFound("Model breach 42 not found".into()))
+        );
+        assert!(matches!(
+            modelbreach(w, "abc", &[], ANCHOR),
+            Err(ApiError::NotFound(_))
+        ));
     }
 
     #[test]
     fn logic_nests_to_the_right() {
-        assert_eq!(logic(&["A"]), serde_json::json!({"left": "A", "operator": "AND", "right": {}}));
-        assert_eq!(logic(&["A", "B"]), serde_json::json!({"left": "A", "operator": "AND", "right": "B"}));
+        assert_eq!(
+            logic(&["A"]),
+            serde_json::json!({"left": "A", "operator": "AND", "right": {}})
+        );
+        assert_eq!(
+            logic(&["A", "B"]),
+            serde_json::json!({"left": "A", "operator": "AND", "right": "B"})
+        );
         assert_eq!(
             logic(&["A", "B", "C"]),
             serde_json::json!({"left": "A", "operator": "AND", "right": {"left": "B", "operator": "AND", "right": "C"}})

@@ -33,8 +33,14 @@ use crate::world::World;
 /// Events returned without a window when `count` is not given.
 pub const DEFAULT_COUNT: usize = 100;
 
-const EVENT_TYPES: [&str; 6] =
-    ["connection", "unusualconnection", "newconnection", "notice", "devicehistory", "modelbreach"];
+const EVENT_TYPES: [&str; 6] = [
+    "connection",
+    "unusualconnection",
+    "newconnection",
+    "notice",
+    "devicehistory",
+    "modelbreach",
+];
 
 struct Filters {
     uid: Option<String>,
@@ -51,7 +57,13 @@ struct Filters {
 impl Filters {
     fn parse(p: Params<'_>) -> Result<Self, ApiError> {
         let port = |name: &str| -> Result<Option<u16>, ApiError> {
-            p.get(name).map(|v| v.trim().parse::<u16>().map_err(|_| input(format!("{name} must be a port number")))).transpose()
+            p.get(name)
+                .map(|v| {
+                    v.trim()
+                        .parse::<u16>()
+                        .map_err(|_| input(format!("{name} must be a port number")))
+                })
+                .transpose()
         };
         Ok(Filters {
             uid: p.get("uid").map(str::to_string),
@@ -75,31 +87,59 @@ impl Filters {
     }
 
     fn accept(&self, c: &Connection, did: u32) -> bool {
-        let other = if c.src.did == Some(did) { &c.dst } else { &c.src };
-        let external = if c.src.did.is_none() { Some(&c.src) } else if c.dst.did.is_none() { Some(&c.dst) } else { None };
+        let other = if c.src.did == Some(did) {
+            &c.dst
+        } else {
+            &c.src
+        };
+        let external = if c.src.did.is_none() {
+            Some(&c.src)
+        } else if c.dst.did.is_none() {
+            Some(&c.dst)
+        } else {
+            None
+        };
         self.uid.as_deref().is_none_or(|u| c.uid == u)
             && self.ddid.is_none_or(|d| c.dst.did == Some(d))
             && self.odid.is_none_or(|d| other.did == Some(d))
             && self.dport.is_none_or(|p| c.dst_port == p)
             && self.sport.is_none_or(|p| c.src_port == p)
-            && self.protocol.as_deref().is_none_or(|p| c.protocol.eq_ignore_ascii_case(p))
-            && self.app.as_deref().is_none_or(|a| c.app.eq_ignore_ascii_case(a))
+            && self
+                .protocol
+                .as_deref()
+                .is_none_or(|p| c.protocol.eq_ignore_ascii_case(p))
+            && self
+                .app
+                .as_deref()
+                .is_none_or(|a| c.app.eq_ignore_ascii_case(a))
             && self.external_host.as_deref().is_none_or(|h| {
-                external.and_then(|e| e.hostname.as_deref()).is_some_and(|x| x.eq_ignore_ascii_case(h))
+                external
+                    .and_then(|e| e.hostname.as_deref())
+                    .is_some_and(|x| x.eq_ignore_ascii_case(h))
             })
-            && self.intext.is_none_or(|internal| internal == external.is_none())
+            && self
+                .intext
+                .is_none_or(|internal| internal == external.is_none())
     }
 }
 
 /// `GET /details`.
 pub fn details(world: &World, params: &[(String, String)], now_ms: i64) -> Result<Value, ApiError> {
     let p = Params(params);
-    if !["did", "pbid", "msg", "blockedconnections"].iter().any(|k| p.has(k)) {
-        return Err(input("The request requires one of did, pbid, msg or blockedconnections"));
+    if !["did", "pbid", "msg", "blockedconnections"]
+        .iter()
+        .any(|k| p.has(k))
+    {
+        return Err(input(
+            "The request requires one of did, pbid, msg or blockedconnections",
+        ));
     }
     let event_type = p.get("eventtype").unwrap_or("connection");
     if !EVENT_TYPES.contains(&event_type) {
-        return Err(input(format!("eventtype must be one of {}", EVENT_TYPES.join(", "))));
+        return Err(input(format!(
+            "eventtype must be one of {}",
+            EVENT_TYPES.join(", ")
+        )));
     }
     let window = match time_window(p)? {
         (Some(s), Some(e)) => Some((s, e)),
@@ -108,7 +148,9 @@ pub fn details(world: &World, params: &[(String, String)], now_ms: i64) -> Resul
     };
     let count = p.count("count")?;
     if count.is_some() && window.is_some() {
-        return Err(input("count must not be used together with from or starttime"));
+        return Err(input(
+            "count must not be used together with from or starttime",
+        ));
     }
     let filters = Filters::parse(p)?;
     let did: Option<u32> = p.int("did")?;
@@ -117,7 +159,8 @@ pub fn details(world: &World, params: &[(String, String)], now_ms: i64) -> Resul
     if let Some(pbid) = p.int::<u64>("pbid")? {
         if let Some(b) = world.breach(pbid) {
             out.push(breach_event(world, b));
-            let mut conns: Vec<&Connection> = b.uids.iter().filter_map(|u| world.connection(u)).collect();
+            let mut conns: Vec<&Connection> =
+                b.uids.iter().filter_map(|u| world.connection(u)).collect();
             conns.sort_by(|a, b| (a.time_ms, &a.uid).cmp(&(b.time_ms, &b.uid)));
             for c in conns.into_iter().filter(|c| filters.accept(c, b.did)) {
                 out.push(connection_event(world, c, b.did, "connection"));
@@ -140,7 +183,11 @@ pub fn details(world: &World, params: &[(String, String)], now_ms: i64) -> Resul
                     Some((s, e)) => {
                         let lo = positions.partition_point(|i| conn(i).time_ms < s);
                         let hi = positions.partition_point(|i| conn(i).time_ms <= e).max(lo);
-                        positions[lo..hi].iter().map(conn).filter(|c| keep(c)).collect()
+                        positions[lo..hi]
+                            .iter()
+                            .map(conn)
+                            .filter(|c| keep(c))
+                            .collect()
                     }
                     None => {
                         let upto = positions.partition_point(|i| conn(i).time_ms <= now_ms);
@@ -155,15 +202,22 @@ pub fn details(world: &World, params: &[(String, String)], now_ms: i64) -> Resul
                         newest
                     }
                 };
-                out.extend(selected.into_iter().map(|c| connection_event(world, c, did, event_type)));
+                out.extend(
+                    selected
+                        .into_iter()
+                        .map(|c| connection_event(world, c, did, event_type)),
+                );
             }
             "modelbreach" => {
                 let mine = world.breaches().iter().filter(|b| b.did == did);
                 let chosen: Vec<&Breach> = match window {
                     Some((s, e)) => mine.filter(|b| s <= b.time_ms && b.time_ms <= e).collect(),
                     None => {
-                        let mut newest: Vec<&Breach> =
-                            mine.filter(|b| b.time_ms <= now_ms).rev().take(count.unwrap_or(DEFAULT_COUNT)).collect();
+                        let mut newest: Vec<&Breach> = mine
+                            .filter(|b| b.time_ms <= now_ms)
+                            .rev()
+                            .take(count.unwrap_or(DEFAULT_COUNT))
+                            .collect();
                         newest.reverse();
                         newest
                     }
@@ -230,14 +284,21 @@ pub(crate) fn connection_event(world: &World, c: &Connection, did: u32, event_ty
     m.insert("port".into(), Value::from(c.dst_port));
     m.insert("sourcePort".into(), Value::from(c.src_port));
     m.insert("destinationPort".into(), Value::from(c.dst_port));
-    let direction = if c.src.did != Some(did) && c.dst.did == Some(did) { "in" } else { "out" };
+    let direction = if c.src.did != Some(did) && c.dst.did == Some(did) {
+        "in"
+    } else {
+        "out"
+    };
     m.insert("direction".into(), Value::String(direction.into()));
     m.insert("applicationprotocol".into(), Value::String(c.app.clone()));
     m.insert("protocol".into(), Value::String(c.protocol.clone()));
     m.insert("sourceDevice".into(), peer_json(world, &c.src, t));
     m.insert("destinationDevice".into(), peer_json(world, &c.dst, t));
     m.insert("source".into(), Value::String(peer_name(world, &c.src)));
-    m.insert("destination".into(), Value::String(peer_name(world, &c.dst)));
+    m.insert(
+        "destination".into(),
+        Value::String(peer_name(world, &c.dst)),
+    );
     Value::Object(m)
 }
 
@@ -254,27 +315,59 @@ pub(crate) fn breach_event(world: &World, b: &Breach) -> Value {
     m.insert("eventType".into(), Value::String("policybreach".into()));
     m.insert("action".into(), Value::String("policybreach".into()));
     m.insert("creationTime".into(), Value::from(b.creation_ms));
-    m.insert("creationTimestamp".into(), Value::String(clock::spaced(b.creation_ms)));
-    m.insert("name".into(), Value::String(model.map(|m| m.name.clone()).unwrap_or_default()));
-    let cids: Vec<u32> = model.map(|m| m.components.iter().map(|c| c.cid).collect()).unwrap_or_default();
+    m.insert(
+        "creationTimestamp".into(),
+        Value::String(clock::spaced(b.creation_ms)),
+    );
+    m.insert(
+        "name".into(),
+        Value::String(model.map(|m| m.name.clone()).unwrap_or_default()),
+    );
+    let cids: Vec<u32> = model
+        .map(|m| m.components.iter().map(|c| c.cid).collect())
+        .unwrap_or_default();
     m.insert("components".into(), Value::from(cids));
     m.insert("didRestrictions".into(), Value::Array(Vec::new()));
     m.insert("didExclusions".into(), Value::Array(Vec::new()));
-    m.insert("throttle".into(), Value::from(model.map_or(3600, |m| m.throttle)));
+    m.insert(
+        "throttle".into(),
+        Value::from(model.map_or(3600, |m| m.throttle)),
+    );
     m.insert("sharedEndpoints".into(), Value::Bool(false));
-    m.insert("interval".into(), Value::from(model.map_or(3600, |m| m.interval)));
+    m.insert(
+        "interval".into(),
+        Value::from(model.map_or(3600, |m| m.interval)),
+    );
     m.insert("sequenced".into(), Value::Bool(false));
     m.insert("active".into(), Value::Bool(true));
     m.insert("retired".into(), Value::Bool(false));
     m.insert("instanceID".into(), Value::from(1));
     m.insert("acknowledged".into(), Value::Bool(b.acknowledged));
-    m.insert("state".into(), Value::String(if b.acknowledged { "Acknowledged" } else { "New" }.into()));
+    m.insert(
+        "state".into(),
+        Value::String(
+            if b.acknowledged {
+                "Acknowledged"
+            } else {
+                "New"
+            }
+            .into(),
+        ),
+    );
     m.insert("score".into(), Value::from(b.score));
     m.insert("commentCount".into(), Value::from(b.comment_count));
-    m.insert("componentBreaches".into(), Value::from(b.components.iter().map(|c| c.cid).collect::<Vec<_>>()));
-    m.insert("componentBreachTimes".into(), Value::from(b.components.iter().map(|c| c.time_ms).collect::<Vec<_>>()));
+    m.insert(
+        "componentBreaches".into(),
+        Value::from(b.components.iter().map(|c| c.cid).collect::<Vec<_>>()),
+    );
+    m.insert(
+        "componentBreachTimes".into(),
+        Value::from(b.components.iter().map(|c| c.time_ms).collect::<Vec<_>>()),
+    );
     m.insert("devices".into(), Value::from(vec![b.did]));
-    let label = device.and_then(|d| d.devicelabel.clone()).unwrap_or_default();
+    let label = device
+        .and_then(|d| d.devicelabel.clone())
+        .unwrap_or_default();
     m.insert("deviceLabels".into(), Value::from(vec![label]));
     Value::Object(m)
 }
@@ -291,28 +384,67 @@ mod tests {
 
     fn busiest_did() -> u32 {
         let w = small_world();
-        w.devices().iter().max_by_key(|d| w.connections_of(d.did).len()).unwrap().did
+        w.devices()
+            .iter()
+            .max_by_key(|d| w.connections_of(d.did).len())
+            .unwrap()
+            .did
     }
 
     #[test]
     fn requires_a_subject() {
         let e = run(&[("eventtype", "connection")]).unwrap_err();
-        assert_eq!(e, ApiError::Input("The request requires one of did, pbid, msg or blockedconnections".into()));
+        assert_eq!(
+            e,
+            ApiError::Input(
+                "The request requires one of did, pbid, msg or blockedconnections".into()
+            )
+        );
         assert_eq!(run(&[("msg", "x")]).unwrap(), Vec::<Value>::new());
-        assert_eq!(run(&[("blockedconnections", "all")]).unwrap(), Vec::<Value>::new());
-        assert!(matches!(run(&[("did", "1"), ("eventtype", "bogus")]), Err(ApiError::Input(_))));
-        assert_eq!(run(&[("did", "1"), ("eventtype", "notice")]).unwrap(), Vec::<Value>::new());
+        assert_eq!(
+            run(&[("blockedconnections", "all")]).unwrap(),
+            Vec::<Value>::new()
+        );
+        assert!(matches!(
+            run(&[("did", "1"), ("eventtype", "bogus")]),
+            Err(ApiError::Input(_))
+        ));
+        assert_eq!(
+            run(&[("did", "1"), ("eventtype", "notice")]).unwrap(),
+            Vec::<Value>::new()
+        );
     }
 
     #[test]
     fn time_params_come_in_pairs_and_refuse_count() {
         let did = busiest_did().to_string();
-        for lone in [("starttime", "1"), ("endtime", "1"), ("from", "2024-01-01 00:00:00"), ("to", "2024-01-01 00:00:00")] {
-            assert_eq!(run(&[("did", &did), lone]).unwrap_err(), ApiError::Input(PAIRS_ERROR.into()), "{lone:?}");
+        for lone in [
+            ("starttime", "1"),
+            ("endtime", "1"),
+            ("from", "2024-01-01 00:00:00"),
+            ("to", "2024-01-01 00:00:00"),
+        ] {
+            assert_eq!(
+                run(&[("did", &did), lone]).unwrap_err(),
+                ApiError::Input(PAIRS_ERROR.into()),
+                "{lone:?}"
+            );
         }
-        let e = run(&[("did", &did), ("starttime", "1"), ("endtime", "2"), ("count", "5")]).unwrap_err();
-        assert_eq!(e, ApiError::Input("count must not be used together with from or starttime".into()));
-        assert!(matches!(run(&[("did", &did), ("count", "0")]), Err(ApiError::Input(_))));
+        let e = run(&[
+            ("did", &did),
+            ("starttime", "1"),
+            ("endtime", "2"),
+            ("count", "5"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e,
+            ApiError::Input("count must not be used together with from or starttime".into())
+        );
+        assert!(matches!(
+            run(&[("did", &did), ("count", "0")]),
+            Err(ApiError::Input(_))
+        ));
     }
 
     #[test]
@@ -328,23 +460,50 @@ mod tests {
         let times: Vec<i64> = got.iter().map(|e| e["timems"].as_i64().unwrap()).collect();
         assert!(times.windows(2).all(|p| p[0] <= p[1]));
         // Events after "now" are not in the default answer.
-        let earlier = details(w, &params(&[("did", &did.to_string()), ("count", "1000")]), ANCHOR - 12 * HOUR_MS).unwrap();
-        assert!(earlier.as_array().unwrap().iter().all(|e| e["timems"].as_i64().unwrap() <= ANCHOR - 12 * HOUR_MS));
+        let earlier = details(
+            w,
+            &params(&[("did", &did.to_string()), ("count", "1000")]),
+            ANCHOR - 12 * HOUR_MS,
+        )
+        .unwrap();
+        assert!(earlier
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["timems"].as_i64().unwrap() <= ANCHOR - 12 * HOUR_MS));
     }
 
     #[test]
     fn windows_are_inclusive_in_ms_and_strings() {
         let did = busiest_did();
         let w = small_world();
-        let conns: Vec<&Connection> = w.connections_of(did).iter().map(|&i| &w.connections()[i as usize]).collect();
+        let conns: Vec<&Connection> = w
+            .connections_of(did)
+            .iter()
+            .map(|&i| &w.connections()[i as usize])
+            .collect();
         let (s, e) = (conns[2].time_ms, conns[5].time_ms);
-        let got = run(&[("did", &did.to_string()), ("starttime", &s.to_string()), ("endtime", &e.to_string())]).unwrap();
-        assert_eq!(got.len(), conns.iter().filter(|c| s <= c.time_ms && c.time_ms <= e).count());
+        let got = run(&[
+            ("did", &did.to_string()),
+            ("starttime", &s.to_string()),
+            ("endtime", &e.to_string()),
+        ])
+        .unwrap();
+        assert_eq!(
+            got.len(),
+            conns
+                .iter()
+                .filter(|c| s <= c.time_ms && c.time_ms <= e)
+                .count()
+        );
         assert_eq!(got[0]["timems"], s);
         let from = clock::spaced(ANCHOR - 2 * HOUR_MS);
         let to = clock::spaced(ANCHOR);
         let by_string = run(&[("did", &did.to_string()), ("from", &from), ("to", &to)]).unwrap();
-        let expected = conns.iter().filter(|c| c.time_ms >= ANCHOR - 2 * HOUR_MS && c.time_ms <= ANCHOR).count();
+        let expected = conns
+            .iter()
+            .filter(|c| c.time_ms >= ANCHOR - 2 * HOUR_MS && c.time_ms <= ANCHOR)
+            .count();
         assert_eq!(by_string.len(), expected);
     }
 
@@ -357,10 +516,20 @@ mod tests {
             assert_eq!(&keys[..4], &["time", "timems", "action", "eventType"]);
             assert_eq!(e["action"], "connection");
             assert_eq!(e["time"], clock::spaced(e["timems"].as_i64().unwrap()));
-            let me = if e["sdid"] == did { "sourceDevice" } else { "destinationDevice" };
+            let me = if e["sdid"] == did {
+                "sourceDevice"
+            } else {
+                "destinationDevice"
+            };
             assert_eq!(e[me]["did"], did);
-            assert!(e[me]["time"].is_string(), "nested device time is a string of epoch ms");
-            assert_eq!(e["direction"], if me == "sourceDevice" { "out" } else { "in" });
+            assert!(
+                e[me]["time"].is_string(),
+                "nested device time is a string of epoch ms"
+            );
+            assert_eq!(
+                e["direction"],
+                if me == "sourceDevice" { "out" } else { "in" }
+            );
             for end in ["sourceDevice", "destinationDevice"] {
                 if e[end].get("did").is_none() {
                     let k: Vec<&String> = e[end].as_object().unwrap().keys().collect();
@@ -368,7 +537,11 @@ mod tests {
                 }
             }
         }
-        assert!(got.iter().any(|e| e["destinationDevice"].get("did").is_none()), "some external peers");
+        assert!(
+            got.iter()
+                .any(|e| e["destinationDevice"].get("did").is_none()),
+            "some external peers"
+        );
     }
 
     #[test]
@@ -394,9 +567,16 @@ mod tests {
         let w = small_world();
         let b = w.breaches().iter().find(|b| b.uids.len() > 1).unwrap();
         let did = b.did.to_string();
-        let unusual = run(&[("did", &did), ("eventtype", "unusualconnection"), ("count", "1000")]).unwrap();
+        let unusual = run(&[
+            ("did", &did),
+            ("eventtype", "unusualconnection"),
+            ("count", "1000"),
+        ])
+        .unwrap();
         assert!(!unusual.is_empty());
-        assert!(unusual.iter().all(|e| e["eventType"] == "unusualconnection"));
+        assert!(unusual
+            .iter()
+            .all(|e| e["eventType"] == "unusualconnection"));
         let breaches = run(&[("did", &did), ("eventtype", "modelbreach")]).unwrap();
         assert!(breaches.iter().any(|e| e["pbid"] == b.pbid));
         let uid = &b.uids[0];
@@ -407,13 +587,29 @@ mod tests {
         let ext = run(&[("did", &did), ("intext", "external"), ("count", "1000")]).unwrap();
         let int = run(&[("did", &did), ("intext", "internal"), ("count", "1000")]).unwrap();
         assert_eq!(ext.len() + int.len(), all.len());
-        let https = run(&[("did", &did), ("applicationprotocol", "https"), ("count", "1000")]).unwrap();
+        let https = run(&[
+            ("did", &did),
+            ("applicationprotocol", "https"),
+            ("count", "1000"),
+        ])
+        .unwrap();
         assert!(https.iter().all(|e| e["applicationprotocol"] == "HTTPS"));
         let p443 = run(&[("did", &did), ("port", "443"), ("count", "1000")]).unwrap();
         assert!(p443.iter().all(|e| e["destinationPort"] == 443));
-        assert!(matches!(run(&[("did", &did), ("port", "http")]), Err(ApiError::Input(_))));
-        assert!(matches!(run(&[("did", &did), ("intext", "both")]), Err(ApiError::Input(_))));
-        let rd = run(&[("did", &did), ("count", "2"), ("responsedata", "uid,timems")]).unwrap();
+        assert!(matches!(
+            run(&[("did", &did), ("port", "http")]),
+            Err(ApiError::Input(_))
+        ));
+        assert!(matches!(
+            run(&[("did", &did), ("intext", "both")]),
+            Err(ApiError::Input(_))
+        ));
+        let rd = run(&[
+            ("did", &did),
+            ("count", "2"),
+            ("responsedata", "uid,timems"),
+        ])
+        .unwrap();
         assert_eq!(rd[0].as_object().unwrap().len(), 2);
     }
 }

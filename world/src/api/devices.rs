@@ -31,10 +31,19 @@ pub fn devices(world: &World, params: &[(String, String)], now_ms: i64) -> Resul
         Some(v) => parse_seensince(v)?,
         None => DEFAULT_WINDOW_MS,
     };
-    let ip: Option<IpAddr> =
-        p.get("ip").map(|v| v.trim().parse().map_err(|_| input("ip must be an IP address"))).transpose()?;
+    let ip: Option<IpAddr> = p
+        .get("ip")
+        .map(|v| {
+            v.trim()
+                .parse()
+                .map_err(|_| input("ip must be an IP address"))
+        })
+        .transpose()?;
     let iptime = match p.get("iptime") {
-        Some(v) => Some(crate::clock::parse_time(v).ok_or_else(|| input("iptime must be a time in YYYY-MM-DD HH:MM:SS format"))?),
+        Some(v) => Some(
+            crate::clock::parse_time(v)
+                .ok_or_else(|| input("iptime must be a time in YYYY-MM-DD HH:MM:SS format"))?,
+        ),
         None => None,
     };
     let sid: Option<u32> = p.int("sid")?;
@@ -42,7 +51,9 @@ pub fn devices(world: &World, params: &[(String, String)], now_ms: i64) -> Resul
     let mac = p.get("mac").map(|m| m.trim().to_ascii_lowercase());
 
     if let Some(did) = p.int::<u32>("did")? {
-        let d = world.device(did).ok_or_else(|| ApiError::NotFound(format!("Device {did} not found")))?;
+        let d = world
+            .device(did)
+            .ok_or_else(|| ApiError::NotFound(format!("Device {did} not found")))?;
         let mut v = device_json(world, d, include_tags);
         apply_responsedata(&mut v, params);
         return Ok(v);
@@ -58,25 +69,37 @@ pub fn devices(world: &World, params: &[(String, String)], now_ms: i64) -> Resul
             .collect(),
     };
     out.retain(|d| {
-        mac.as_deref().is_none_or(|m| d.macaddress.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(m)))
-            && sid.is_none_or(|s| d.sid() == s)
+        mac.as_deref().is_none_or(|m| {
+            d.macaddress
+                .as_deref()
+                .is_some_and(|x| x.eq_ignore_ascii_case(m))
+        }) && sid.is_none_or(|s| d.sid() == s)
     });
     if let Some(n) = count {
         out.truncate(n);
     }
-    let mut v = Value::Array(out.into_iter().map(|d| device_json(world, d, include_tags)).collect());
+    let mut v = Value::Array(
+        out.into_iter()
+            .map(|d| device_json(world, d, include_tags))
+            .collect(),
+    );
     apply_responsedata(&mut v, params);
     Ok(v)
 }
 
 /// Parses `seensince` into milliseconds.
 pub fn parse_seensince(v: &str) -> Result<i64, ApiError> {
-    let err = || input("seensince must be a number of seconds or a number with a unit (second, min, hour, day, week)");
+    let err = || {
+        input("seensince must be a number of seconds or a number with a unit (second, min, hour, day, week)")
+    };
     let v = v.trim().to_ascii_lowercase();
     let digits = v.bytes().take_while(u8::is_ascii_digit).count();
     let n: i64 = v[..digits].parse().map_err(|_| err())?;
     let unit = v[digits..].trim();
-    let unit = unit.strip_suffix('s').filter(|u| !u.is_empty()).unwrap_or(unit);
+    let unit = unit
+        .strip_suffix('s')
+        .filter(|u| !u.is_empty())
+        .unwrap_or(unit);
     let scale = match unit {
         "" | "second" | "sec" => SECOND_MS,
         "min" | "minute" => 60 * SECOND_MS,
@@ -115,7 +138,11 @@ pub(crate) fn device_json(world: &World, d: &Device, include_tags: bool) -> Valu
         m.insert("credentials".into(), Value::from(d.credentials.clone()));
     }
     if include_tags {
-        let tags = d.tags.iter().filter_map(|tid| world.tags().iter().find(|t| t.tid == *tid)).map(tag_json);
+        let tags = d
+            .tags
+            .iter()
+            .filter_map(|tid| world.tags().iter().find(|t| t.tid == *tid))
+            .map(tag_json);
         m.insert("tags".into(), Value::Array(tags.collect()));
     }
     Value::Object(m)
@@ -137,10 +164,19 @@ mod tests {
     fn default_window_is_seven_days() {
         let w = small_world();
         let all = list(&[]);
-        let expected = w.devices().iter().filter(|d| d.last_seen >= ANCHOR - 7 * DAY_MS).count();
+        let expected = w
+            .devices()
+            .iter()
+            .filter(|d| d.last_seen >= ANCHOR - 7 * DAY_MS)
+            .count();
         assert_eq!(all.len(), expected);
-        assert!(expected < w.devices().len(), "the fixture has a device last seen 10 days ago");
-        assert!(all.windows(2).all(|p| p[0]["did"].as_u64() < p[1]["did"].as_u64()));
+        assert!(
+            expected < w.devices().len(),
+            "the fixture has a device last seen 10 days ago"
+        );
+        assert!(all
+            .windows(2)
+            .all(|p| p[0]["did"].as_u64() < p[1]["did"].as_u64()));
     }
 
     #[test]
@@ -153,7 +189,10 @@ mod tests {
         assert_eq!(parse_seensince("1week"), Ok(7 * DAY_MS));
         assert_eq!(parse_seensince("1 second"), Ok(1_000));
         for bad in ["", "0", "0min", "-5", "5 fortnights", "min", "1.5hour"] {
-            assert!(matches!(parse_seensince(bad), Err(ApiError::Input(_))), "{bad}");
+            assert!(
+                matches!(parse_seensince(bad), Err(ApiError::Input(_))),
+                "{bad}"
+            );
         }
         let day = list(&[("seensince", "1day")]);
         let month = list(&[("seensince", "30days")]);
@@ -164,13 +203,21 @@ mod tests {
     #[test]
     fn did_returns_a_single_object_or_404() {
         let d = &small_world().devices()[0];
-        let v = devices(small_world(), &params(&[("did", &d.did.to_string())]), ANCHOR).unwrap();
+        let v = devices(
+            small_world(),
+            &params(&[("did", &d.did.to_string())]),
+            ANCHOR,
+        )
+        .unwrap();
         assert_eq!(v["did"], d.did);
         assert_eq!(
             devices(small_world(), &params(&[("did", "999999")]), ANCHOR),
             Err(ApiError::NotFound("Device 999999 not found".into()))
         );
-        assert!(matches!(devices(small_world(), &params(&[("did", "x")]), ANCHOR), Err(ApiError::Input(_))));
+        assert!(matches!(
+            devices(small_world(), &params(&[("did", "x")]), ANCHOR),
+            Err(ApiError::Input(_))
+        ));
     }
 
     #[test]
@@ -178,28 +225,61 @@ mod tests {
         let all = list(&[("seensince", "30days")]);
         let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         let order = [
-            "id", "macaddress", "vendor", "ip", "ips", "did", "sid", "hostname", "time", "endtime", "os",
-            "devicelabel", "typename", "typelabel", "priority", "credentials", "tags",
+            "id",
+            "macaddress",
+            "vendor",
+            "ip",
+            "ips",
+            "did",
+            "sid",
+            "hostname",
+            "time",
+            "endtime",
+            "os",
+            "devicelabel",
+            "typename",
+            "typelabel",
+            "priority",
+            "credentials",
+            "tags",
         ];
         for v in &all {
             let k = keys(v);
-            let pos: Vec<usize> = k.iter().map(|k| order.iter().position(|o| o == k).unwrap()).collect();
+            let pos: Vec<usize> = k
+                .iter()
+                .map(|k| order.iter().position(|o| o == k).unwrap())
+                .collect();
             assert!(pos.windows(2).all(|p| p[0] < p[1]), "{k:?}");
             assert_ne!(v.get("priority"), Some(&Value::from(0)));
         }
-        assert!(all.iter().any(|v| v.get("hostname").is_none()), "some devices have no hostname");
-        assert!(all.iter().any(|v| v.get("macaddress").is_none()), "some devices have no MAC");
-        assert!(all.iter().any(|v| v.get("priority").is_some()), "some devices have a priority");
+        assert!(
+            all.iter().any(|v| v.get("hostname").is_none()),
+            "some devices have no hostname"
+        );
+        assert!(
+            all.iter().any(|v| v.get("macaddress").is_none()),
+            "some devices have no MAC"
+        );
+        assert!(
+            all.iter().any(|v| v.get("priority").is_some()),
+            "some devices have a priority"
+        );
         assert!(all.iter().all(|v| v.get("tags").is_none()));
         let tagged = list(&[("includetags", "true")]);
         assert!(tagged.iter().all(|v| v["tags"].is_array()));
-        assert!(tagged.iter().any(|v| v["tags"].as_array().is_some_and(|t| !t.is_empty())));
+        assert!(tagged
+            .iter()
+            .any(|v| v["tags"].as_array().is_some_and(|t| !t.is_empty())));
     }
 
     #[test]
     fn filters_ip_iptime_mac_sid_count() {
         let w = small_world();
-        let moved = w.devices().iter().find(|d| d.ips.len() == 2).expect("fixture has an address change");
+        let moved = w
+            .devices()
+            .iter()
+            .find(|d| d.ips.len() == 2)
+            .expect("fixture has an address change");
         let old_ip = moved.ips[0].ip.to_string();
         // Now the old address belongs to the device that appeared later.
         let now_holder = list(&[("ip", &old_ip)]);
@@ -209,7 +289,10 @@ mod tests {
         let past = list(&[("ip", &old_ip), ("iptime", &then)]);
         assert_eq!(past.len(), 1);
         assert_eq!(past[0]["did"], moved.did);
-        assert!(matches!(devices(w, &params(&[("ip", "nope")]), ANCHOR), Err(ApiError::Input(_))));
+        assert!(matches!(
+            devices(w, &params(&[("ip", "nope")]), ANCHOR),
+            Err(ApiError::Input(_))
+        ));
 
         let with_mac = w.devices().iter().find(|d| d.macaddress.is_some()).unwrap();
         let mac = with_mac.macaddress.as_ref().unwrap().to_ascii_uppercase();
@@ -221,6 +304,9 @@ mod tests {
         assert!(!servers.is_empty() && servers.iter().all(|v| v["sid"] == 1));
         assert_eq!(list(&[("count", "2")]).len(), 2);
         let restricted = list(&[("count", "1"), ("responsedata", "did,hostname")]);
-        assert_eq!(restricted[0].as_object().unwrap().keys().next().unwrap(), "did");
+        assert_eq!(
+            restricted[0].as_object().unwrap().keys().next().unwrap(),
+            "did"
+        );
     }
 }

@@ -51,7 +51,10 @@ pub(crate) struct Params<'a>(pub &'a [(String, String)]);
 impl<'a> Params<'a> {
     /// The first value of a parameter.
     pub fn get(&self, name: &str) -> Option<&'a str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -71,7 +74,11 @@ impl<'a> Params<'a> {
 
     pub fn int<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, ApiError> {
         self.get(name)
-            .map(|v| v.trim().parse::<T>().map_err(|_| input(format!("{name} must be an integer"))))
+            .map(|v| {
+                v.trim()
+                    .parse::<T>()
+                    .map_err(|_| input(format!("{name} must be an integer")))
+            })
             .transpose()
     }
 
@@ -88,34 +95,53 @@ impl<'a> Params<'a> {
 /// `str_name`; the ms form wins when both are given.
 fn time_param(p: Params<'_>, ms_name: &str, str_name: &str) -> Result<Option<i64>, ApiError> {
     if let Some(v) = p.get(ms_name) {
-        return v.trim().parse::<i64>().map(Some).map_err(|_| input(format!("{ms_name} must be a time in epoch milliseconds")));
+        return v
+            .trim()
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| input(format!("{ms_name} must be a time in epoch milliseconds")));
     }
     match p.get(str_name) {
         None => Ok(None),
         Some(v) => {
             let v = v.trim();
             if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-                return v.parse::<i64>().map(Some).map_err(|_| input(format!("{str_name} is not a valid time")));
+                return v
+                    .parse::<i64>()
+                    .map(Some)
+                    .map_err(|_| input(format!("{str_name} is not a valid time")));
             }
-            clock::parse_time(v)
-                .map(Some)
-                .ok_or_else(|| input(format!("{str_name} must be a time in YYYY-MM-DD HH:MM:SS format")))
+            clock::parse_time(v).map(Some).ok_or_else(|| {
+                input(format!(
+                    "{str_name} must be a time in YYYY-MM-DD HH:MM:SS format"
+                ))
+            })
         }
     }
 }
 
 /// The (start, end) time parameters as given (`starttime`/`from`, `endtime`/`to`).
 pub(crate) fn time_window(p: Params<'_>) -> Result<(Option<i64>, Option<i64>), ApiError> {
-    Ok((time_param(p, "starttime", "from")?, time_param(p, "endtime", "to")?))
+    Ok((
+        time_param(p, "starttime", "from")?,
+        time_param(p, "endtime", "to")?,
+    ))
 }
 
-pub(crate) const PAIRS_ERROR: &str = "Time parameters must be specified in pairs (starttime and endtime, or from and to)";
+pub(crate) const PAIRS_ERROR: &str =
+    "Time parameters must be specified in pairs (starttime and endtime, or from and to)";
 
 /// Restricts each returned object (or the single object) to the top-level keys listed in
 /// `responsedata` (comma-separated), keeping the object's own key order.
 pub fn apply_responsedata(value: &mut Value, params: &[(String, String)]) {
-    let Some(spec) = Params(params).get("responsedata") else { return };
-    let keys: Vec<&str> = spec.split(',').map(str::trim).filter(|k| !k.is_empty()).collect();
+    let Some(spec) = Params(params).get("responsedata") else {
+        return;
+    };
+    let keys: Vec<&str> = spec
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .collect();
     if keys.is_empty() {
         return;
     }
@@ -214,7 +240,11 @@ mod tests {
         assert_eq!(v, json!([{"a": 1, "c": 3}, {"c": 4}, 5]));
         let mut v = json!({"a": 1, "b": 2});
         apply_responsedata(&mut v, &params(&[("responsedata", "a b")]));
-        assert_eq!(v, json!({}), "an unknown field leaves an empty object, as the live appliance");
+        assert_eq!(
+            v,
+            json!({}),
+            "an unknown field leaves an empty object, as the live appliance"
+        );
         let mut v = json!({"a": 1});
         apply_responsedata(&mut v, &params(&[("responsedata", "")]));
         assert_eq!(v, json!({"a": 1}));
@@ -227,15 +257,27 @@ mod tests {
         assert_eq!(p.bool("a", false), Ok(true), "first occurrence wins");
         assert_eq!(p.bool("b", true), Ok(false));
         assert_eq!(p.bool("missing", true), Ok(true));
-        assert_eq!(p.bool("c", true), Err(ApiError::Input("c must be true or false".into())));
+        assert_eq!(
+            p.bool("c", true),
+            Err(ApiError::Input("c must be true or false".into()))
+        );
     }
 
     #[test]
     fn time_params_accept_ms_strings_and_iso() {
-        let p = params(&[("starttime", "1586937600000"), ("to", "2020-04-15T09:00:00.00Z")]);
-        assert_eq!(time_window(Params(&p)), Ok((Some(1_586_937_600_000), Some(1_586_941_200_000))));
+        let p = params(&[
+            ("starttime", "1586937600000"),
+            ("to", "2020-04-15T09:00:00.00Z"),
+        ]);
+        assert_eq!(
+            time_window(Params(&p)),
+            Ok((Some(1_586_937_600_000), Some(1_586_941_200_000)))
+        );
         let p = params(&[("from", "2020-04-15 08:00:00"), ("to", "1586941200000")]);
-        assert_eq!(time_window(Params(&p)), Ok((Some(1_586_937_600_000), Some(1_586_941_200_000))));
+        assert_eq!(
+            time_window(Params(&p)),
+            Ok((Some(1_586_937_600_000), Some(1_586_941_200_000)))
+        );
         let p = params(&[("from", "soon")]);
         assert!(matches!(time_window(Params(&p)), Err(ApiError::Input(_))));
         let p = params(&[("starttime", "2020-04-15")]);

@@ -46,14 +46,20 @@ fn real_matcher(q: &Query, d: &dyn Document) -> bool {
 
 /// `GET /advancedsearch/api/search/<segment>`; `segment` is everything after
 /// `/search/`, raw from the request line.
-pub fn advanced_search_get(world: &World, b64_segment: &str, now_ms: i64) -> Result<Value, ApiError> {
+pub fn advanced_search_get(
+    world: &World,
+    b64_segment: &str,
+    now_ms: i64,
+) -> Result<Value, ApiError> {
     let query = decode_search_segment(b64_segment)?;
     advanced_search_json(world, &query, now_ms)
 }
 
 /// `POST /advancedsearch/api/search` with a JSON body `{"hash": "<base64>"}`.
 pub fn advanced_search_post(world: &World, body: &[u8], now_ms: i64) -> Result<Value, ApiError> {
-    let bad = || ApiError::BadSearch("the request body must be JSON {\"hash\": \"<base64 query>\"}".into());
+    let bad = || {
+        ApiError::BadSearch("the request body must be JSON {\"hash\": \"<base64 query>\"}".into())
+    };
     let v: Value = serde_json::from_slice(body).map_err(|_| bad())?;
     let hash = v.get("hash").and_then(Value::as_str).ok_or_else(bad)?;
     let query = decode_search_segment(hash)?;
@@ -61,13 +67,21 @@ pub fn advanced_search_post(world: &World, body: &[u8], now_ms: i64) -> Result<V
 }
 
 /// Runs a decoded query JSON (what the base64 carries).
-pub fn advanced_search_json(world: &World, query_json: &[u8], now_ms: i64) -> Result<Value, ApiError> {
+pub fn advanced_search_json(
+    world: &World,
+    query_json: &[u8],
+    now_ms: i64,
+) -> Result<Value, ApiError> {
     run(world, query_json, now_ms, &real_matcher, false)
 }
 
 /// The same as [`advanced_search_json`] but evaluated by scanning every record: the
 /// benchmark baseline.
-pub fn advanced_search_json_linear_scan(world: &World, query_json: &[u8], now_ms: i64) -> Result<Value, ApiError> {
+pub fn advanced_search_json_linear_scan(
+    world: &World,
+    query_json: &[u8],
+    now_ms: i64,
+) -> Result<Value, ApiError> {
     run(world, query_json, now_ms, &real_matcher, true)
 }
 
@@ -78,7 +92,9 @@ pub fn search_records(world: &World, query: &Query, window: Window) -> Found {
 
 /// Record ids (newest first) matching a query in a window, by checking every record.
 pub fn search_linear_scan(world: &World, query: &Query, window: Window) -> Found {
-    world.search().search_linear_scan(query, window, &real_matcher)
+    world
+        .search()
+        .search_linear_scan(query, window, &real_matcher)
 }
 
 /// Percent-decodes then base64-decodes a search segment (standard or URL-safe alphabet,
@@ -94,7 +110,10 @@ pub fn decode_search_segment(segment: &str) -> Result<Vec<u8>, ApiError> {
             other => other,
         })
         .collect();
-    let end = cleaned.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    let end = cleaned
+        .iter()
+        .rposition(|&b| b != b'=')
+        .map_or(0, |i| i + 1);
     let engine = GeneralPurpose::new(
         &alphabet::STANDARD,
         GeneralPurposeConfig::new()
@@ -152,19 +171,28 @@ fn parse_request(bytes: &[u8], now_ms: i64) -> Result<Result<Request, Value>, Ap
     let v: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::BadSearch(format!("the search query is not valid JSON: {e}")))?;
     let Value::Object(obj) = v else {
-        return Err(ApiError::BadSearch("the search query must be a JSON object".into()));
+        return Err(ApiError::BadSearch(
+            "the search query must be a JSON object".into(),
+        ));
     };
     let query = match obj.get("search") {
         None | Some(Value::Null) => Query::All,
         Some(Value::String(s)) if s.trim().is_empty() => Query::All,
-        Some(Value::String(s)) => dt_search::parse(s).map_err(|e| ApiError::BadSearch(e.to_string()))?,
+        Some(Value::String(s)) => {
+            dt_search::parse(s).map_err(|e| ApiError::BadSearch(e.to_string()))?
+        }
         Some(_) => return Err(ApiError::BadSearch("search must be a string".into())),
     };
     let offset = non_negative(obj.get("offset"), "offset", 0)? as usize;
     let size = (non_negative(obj.get("size"), "size", DEFAULT_SIZE as i64)? as usize).min(MAX_SIZE);
     let custom = matches!(obj.get("timeframe"), Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("custom"));
     let (from_ms, to_ms) = if custom {
-        let end = |k: &str| obj.get("time").and_then(|t| t.get(k)).and_then(Value::as_str).and_then(clock::parse_time);
+        let end = |k: &str| {
+            obj.get("time")
+                .and_then(|t| t.get(k))
+                .and_then(Value::as_str)
+                .and_then(clock::parse_time)
+        };
         match (end("from"), end("to")) {
             (Some(f), Some(t)) if f <= t => (f, t),
             _ => return Ok(Err(json!({ "error": BAD_RANGE }))),
@@ -182,7 +210,13 @@ fn parse_request(bytes: &[u8], now_ms: i64) -> Result<Result<Request, Value>, Ap
         }
         (now_ms - (seconds * 1_000.0) as i64, now_ms)
     };
-    Ok(Ok(Request { query, offset, size, from_ms, to_ms }))
+    Ok(Ok(Request {
+        query,
+        offset,
+        size,
+        from_ms,
+        to_ms,
+    }))
 }
 
 pub(crate) fn run(
@@ -198,21 +232,40 @@ pub(crate) fn run(
     };
     let window = Window::from_ms(req.from_ms, req.to_ms);
     let found = if linear {
-        world.search().search_linear_scan(&req.query, window, matcher)
+        world
+            .search()
+            .search_linear_scan(&req.query, window, matcher)
     } else {
         world.search().search(&req.query, window, matcher)
     };
-    Ok(envelope(world, &found, req.offset, req.size, req.from_ms, req.to_ms))
+    Ok(envelope(
+        world,
+        &found,
+        req.offset,
+        req.size,
+        req.from_ms,
+        req.to_ms,
+    ))
 }
 
-fn envelope(world: &World, found: &Found, offset: usize, size: usize, from_ms: i64, to_ms: i64) -> Value {
+fn envelope(
+    world: &World,
+    found: &Found,
+    offset: usize,
+    size: usize,
+    from_ms: i64,
+    to_ms: i64,
+) -> Value {
     let store = world.search();
     let page = found.ids.iter().skip(offset).take(size);
     let hits: Vec<Value> = page.map(|&id| store.hit(id)).collect();
     let mut days = Vec::new();
     let mut d = clock::day_start(to_ms);
     while d >= clock::day_start(from_ms) && days.len() < 31 {
-        days.push(Value::String(format!("logstash-darktrace-{}", clock::index_date(d))));
+        days.push(Value::String(format!(
+            "logstash-darktrace-{}",
+            clock::index_date(d)
+        )));
         d -= DAY_MS;
     }
     days.reverse();
@@ -223,7 +276,10 @@ fn envelope(world: &World, found: &Found, offset: usize, size: usize, from_ms: i
     let mut m = Map::new();
     m.insert("took".into(), Value::from(1 + found.examined / 5_000));
     m.insert("timed_out".into(), Value::Bool(false));
-    m.insert("_shards".into(), json!({"total": 2, "successful": 2, "skipped": 0, "failed": 0}));
+    m.insert(
+        "_shards".into(),
+        json!({"total": 2, "successful": 2, "skipped": 0, "failed": 0}),
+    );
     m.insert("hits".into(), Value::Object(hits_obj));
     m.insert("darktraceChildError".into(), Value::String(String::new()));
     m.insert(
@@ -247,7 +303,13 @@ mod tests {
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
     fn run_ref(q: &Value) -> Result<Value, ApiError> {
-        run(small_world(), q.to_string().as_bytes(), ANCHOR, &ref_matches, false)
+        run(
+            small_world(),
+            q.to_string().as_bytes(),
+            ANCHOR,
+            &ref_matches,
+            false,
+        )
     }
 
     #[test]
@@ -255,13 +317,28 @@ mod tests {
         // Bytes chosen so the standard encoding has '+', '/' and '='.
         let raw = b"{\"search\":\"\",\"x\":\"\xfb\xff\xbf\"}";
         let std = STANDARD.encode(raw);
-        assert!(std.contains('/') && std.contains('+') && std.ends_with('='), "{std}");
+        assert!(
+            std.contains('/') && std.contains('+') && std.ends_with('='),
+            "{std}"
+        );
         assert_eq!(decode_search_segment(&std).unwrap(), raw);
-        assert_eq!(decode_search_segment(&URL_SAFE_NO_PAD.encode(raw)).unwrap(), raw);
-        let escaped = std.replace('=', "%3D").replace('/', "%2F").replace('+', "%2B");
+        assert_eq!(
+            decode_search_segment(&URL_SAFE_NO_PAD.encode(raw)).unwrap(),
+            raw
+        );
+        let escaped = std
+            .replace('=', "%3D")
+            .replace('/', "%2F")
+            .replace('+', "%2B");
         assert_eq!(decode_search_segment(&escaped).unwrap(), raw);
-        assert_eq!(decode_search_segment(&std.replace('=', "%3d")).unwrap(), raw);
-        assert!(matches!(decode_search_segment("!!!not base64"), Err(ApiError::BadSearch(_))));
+        assert_eq!(
+            decode_search_segment(&std.replace('=', "%3d")).unwrap(),
+            raw
+        );
+        assert!(matches!(
+            decode_search_segment("!!!not base64"),
+            Err(ApiError::BadSearch(_))
+        ));
     }
 
     #[test]
@@ -270,7 +347,8 @@ mod tests {
         // Padding the search text until the encoding carries a raw '/'.
         let mut pad = String::new();
         let (q, seg) = loop {
-            let q = json!({"search": format!("{pad}"), "fields": [], "timeframe": "7200", "size": 3});
+            let q =
+                json!({"search": format!("{pad}"), "fields": [], "timeframe": "7200", "size": 3});
             let seg = STANDARD.encode(q.to_string());
             if seg.contains('/') {
                 break (q, seg);
@@ -280,43 +358,113 @@ mod tests {
         let got = advanced_search_get(w, &seg, ANCHOR).unwrap();
         assert_eq!(got["hits"]["hits"].as_array().unwrap().len(), 3);
         let body = json!({"hash": seg}).to_string();
-        assert_eq!(advanced_search_post(w, body.as_bytes(), ANCHOR).unwrap(), got);
+        assert_eq!(
+            advanced_search_post(w, body.as_bytes(), ANCHOR).unwrap(),
+            got
+        );
         let url_safe = URL_SAFE_NO_PAD.encode(q.to_string());
         assert_eq!(advanced_search_get(w, &url_safe, ANCHOR).unwrap(), got);
-        assert!(matches!(advanced_search_post(w, b"not json", ANCHOR), Err(ApiError::BadSearch(_))));
-        assert!(matches!(advanced_search_post(w, b"{\"hush\":\"e30=\"}", ANCHOR), Err(ApiError::BadSearch(_))));
-        assert!(matches!(advanced_search_get(w, "%%%", ANCHOR), Err(ApiError::BadSearch(_))));
+        assert!(matches!(
+            advanced_search_post(w, b"not json", ANCHOR),
+            Err(ApiError::BadSearch(_))
+        ));
+        assert!(matches!(
+            advanced_search_post(w, b"{\"hush\":\"e30=\"}", ANCHOR),
+            Err(ApiError::BadSearch(_))
+        ));
+        assert!(matches!(
+            advanced_search_get(w, "%%%", ANCHOR),
+            Err(ApiError::BadSearch(_))
+        ));
         let not_json = STANDARD.encode("search=x");
-        assert!(matches!(advanced_search_get(w, &not_json, ANCHOR), Err(ApiError::BadSearch(_))));
+        assert!(matches!(
+            advanced_search_get(w, &not_json, ANCHOR),
+            Err(ApiError::BadSearch(_))
+        ));
     }
 
     #[test]
     fn unparseable_search_text_is_a_bad_search() {
-        let seg = STANDARD.encode(json!({"search": "@fields.src_ip:(((", "timeframe": "60"}).to_string());
+        let seg =
+            STANDARD.encode(json!({"search": "@fields.src_ip:(((", "timeframe": "60"}).to_string());
         let got = advanced_search_get(small_world(), &seg, ANCHOR);
         assert!(matches!(got, Err(ApiError::BadSearch(_))), "{got:?}");
         let seg = STANDARD.encode(json!({"search": 5}).to_string());
-        assert!(matches!(advanced_search_get(small_world(), &seg, ANCHOR), Err(ApiError::BadSearch(_))));
+        assert!(matches!(
+            advanced_search_get(small_world(), &seg, ANCHOR),
+            Err(ApiError::BadSearch(_))
+        ));
     }
 
     #[test]
     fn envelope_shape_and_defaults() {
         let got = run_ref(&json!({"search": "", "fields": []})).unwrap();
-        let keys: Vec<&str> = got.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["took", "timed_out", "_shards", "hits", "darktraceChildError", "kibana"]);
+        let keys: Vec<&str> = got
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "took",
+                "timed_out",
+                "_shards",
+                "hits",
+                "darktraceChildError",
+                "kibana"
+            ]
+        );
         assert_eq!(got["kibana"]["time"]["to"], clock::iso_millis(ANCHOR));
-        assert_eq!(got["kibana"]["time"]["from"], clock::iso_millis(ANCHOR - HOUR_MS));
+        assert_eq!(
+            got["kibana"]["time"]["from"],
+            clock::iso_millis(ANCHOR - HOUR_MS)
+        );
         assert_eq!(got["kibana"]["per_page"], 50);
         let hits = got["hits"]["hits"].as_array().unwrap();
-        assert_eq!(hits.len(), DEFAULT_SIZE.min(got["hits"]["total"].as_u64().unwrap() as usize));
-        assert!(got["hits"]["total"].as_u64().unwrap() > 0, "the last hour has records");
-        let hit_keys: Vec<&str> = hits[0].as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(hit_keys, ["_index", "_type", "_id", "_score", "_source", "sort"]);
-        let src_keys: Vec<&str> = hits[0]["_source"].as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(src_keys, ["@fields", "@type", "@timestamp", "@message", "@darktrace_probe"]);
-        let sorts: Vec<i64> = hits.iter().map(|h| h["sort"][0].as_i64().unwrap()).collect();
+        assert_eq!(
+            hits.len(),
+            DEFAULT_SIZE.min(got["hits"]["total"].as_u64().unwrap() as usize)
+        );
+        assert!(
+            got["hits"]["total"].as_u64().unwrap() > 0,
+            "the last hour has records"
+        );
+        let hit_keys: Vec<&str> = hits[0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            hit_keys,
+            ["_index", "_type", "_id", "_score", "_source", "sort"]
+        );
+        let src_keys: Vec<&str> = hits[0]["_source"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            src_keys,
+            [
+                "@fields",
+                "@type",
+                "@timestamp",
+                "@message",
+                "@darktrace_probe"
+            ]
+        );
+        let sorts: Vec<i64> = hits
+            .iter()
+            .map(|h| h["sort"][0].as_i64().unwrap())
+            .collect();
         assert!(sorts.windows(2).all(|p| p[0] >= p[1]), "newest first");
-        assert!(sorts.iter().all(|&s| (ANCHOR - HOUR_MS..=ANCHOR).contains(&s)));
+        assert!(sorts
+            .iter()
+            .all(|&s| (ANCHOR - HOUR_MS..=ANCHOR).contains(&s)));
     }
 
     #[test]
@@ -324,7 +472,14 @@ mod tests {
         let q = |offset: Value, size: Value| json!({"search": "", "timeframe": 86_400, "offset": offset, "size": size});
         let all = run_ref(&q(json!(0), json!(10_000))).unwrap();
         let total = all["hits"]["total"].as_u64().unwrap() as usize;
-        let ids = |v: &Value| v["hits"]["hits"].as_array().unwrap().iter().map(|h| h["_id"].clone()).collect::<Vec<_>>();
+        let ids = |v: &Value| {
+            v["hits"]["hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["_id"].clone())
+                .collect::<Vec<_>>()
+        };
         let all_ids = ids(&all);
         assert_eq!(all_ids.len(), total.min(MAX_SIZE));
         let page2 = run_ref(&q(json!("20"), json!("10"))).unwrap();
@@ -335,9 +490,15 @@ mod tests {
         let clamped = run_ref(&q(json!(0), json!(50_000))).unwrap();
         assert_eq!(ids(&clamped).len(), total.min(MAX_SIZE));
         for bad in [json!(-1), json!("x"), json!(1.5), json!([1])] {
-            assert!(matches!(run_ref(&q(bad.clone(), json!(1))), Err(ApiError::Input(_))), "{bad}");
+            assert!(
+                matches!(run_ref(&q(bad.clone(), json!(1))), Err(ApiError::Input(_))),
+                "{bad}"
+            );
         }
-        assert!(matches!(run_ref(&json!({"timeframe": "soon"})), Err(ApiError::Input(_))));
+        assert!(matches!(
+            run_ref(&json!({"timeframe": "soon"})),
+            Err(ApiError::Input(_))
+        ));
     }
 
     #[test]
@@ -346,21 +507,43 @@ mod tests {
         let to = clock::iso_millis(ANCHOR - 20 * MINUTE_MS);
         let got = run_ref(&json!({"search": "", "timeframe": "custom", "time": {"from": from, "to": to, "user_interval": "0"}, "size": 10_000})).unwrap();
         assert_eq!(got["kibana"]["time"]["from"], from);
-        let sorts: Vec<i64> = got["hits"]["hits"].as_array().unwrap().iter().map(|h| h["sort"][0].as_i64().unwrap()).collect();
+        let sorts: Vec<i64> = got["hits"]["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["sort"][0].as_i64().unwrap())
+            .collect();
         assert!(!sorts.is_empty());
-        assert!(sorts.iter().all(|&s| (ANCHOR - 30 * MINUTE_MS..=ANCHOR - 20 * MINUTE_MS).contains(&s)));
+        assert!(sorts
+            .iter()
+            .all(|&s| (ANCHOR - 30 * MINUTE_MS..=ANCHOR - 20 * MINUTE_MS).contains(&s)));
         let spaced = run_ref(&json!({"timeframe": "custom", "time": {"from": clock::spaced(ANCHOR - 30 * MINUTE_MS), "to": clock::spaced(ANCHOR - 20 * MINUTE_MS)}, "size": 10_000})).unwrap();
         assert_eq!(spaced["hits"]["total"], got["hits"]["total"]);
         let bad = json!({"error": BAD_RANGE});
-        for time in [json!({"from": to, "to": from}), json!({"from": "yesterday", "to": to}), json!({"from": from}), json!(null)] {
-            assert_eq!(run_ref(&json!({"timeframe": "custom", "time": time})).unwrap(), bad, "{time}");
+        for time in [
+            json!({"from": to, "to": from}),
+            json!({"from": "yesterday", "to": to}),
+            json!({"from": from}),
+            json!(null),
+        ] {
+            assert_eq!(
+                run_ref(&json!({"timeframe": "custom", "time": time})).unwrap(),
+                bad,
+                "{time}"
+            );
         }
     }
 
     #[test]
     fn ip_query_finds_records_on_both_ip_columns() {
         let w = small_world();
-        let ip = w.devices().iter().find(|d| d.typename == "laptop").unwrap().ip().to_string();
+        let ip = w
+            .devices()
+            .iter()
+            .find(|d| d.typename == "laptop")
+            .unwrap()
+            .ip()
+            .to_string();
         let q = Query::Or(vec![
             term("@fields.src_ip", &ip),
             term("@fields.dest_ip", &ip),
@@ -369,9 +552,19 @@ mod tests {
         let window = Window::from_ms(ANCHOR - 24 * HOUR_MS, ANCHOR);
         let found = w.search().search(&q, window, &ref_matches);
         assert!(!found.ids.is_empty());
-        assert!(found.examined <= found.ids.len(), "every candidate from the index matched");
-        assert_eq!(found.ids, w.search().search_linear_scan(&q, window, &ref_matches).ids);
-        let types: std::collections::BTreeSet<&str> = found.ids.iter().map(|&i| w.search().record_type(i)).collect();
+        assert!(
+            found.examined <= found.ids.len(),
+            "every candidate from the index matched"
+        );
+        assert_eq!(
+            found.ids,
+            w.search().search_linear_scan(&q, window, &ref_matches).ids
+        );
+        let types: std::collections::BTreeSet<&str> = found
+            .ids
+            .iter()
+            .map(|&i| w.search().record_type(i))
+            .collect();
         assert!(types.contains("conn"), "{types:?}");
     }
 }
