@@ -199,8 +199,9 @@ pub fn default_queries() -> Vec<NamedQuery> {
     ]
 }
 
-/// The integration's settings (D5). `Debug` never shows the private token.
-#[derive(Debug, Clone, PartialEq)]
+/// The integration's settings (D5). `Debug` never shows the private token, nor
+/// credentials in the proxy URL.
+#[derive(Clone, PartialEq)]
 pub struct Config {
     /// The appliance's hostname or IP address (no scheme, no port).
     pub host: String,
@@ -277,6 +278,49 @@ impl Default for Config {
             limit: 10_000,
             mode: Mode::Msi,
         }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("protocol", &self.protocol)
+            .field("api_key", &self.api_key)
+            .field("api_secret", &self.api_secret)
+            .field("timeout", &self.timeout)
+            .field("verify_ssl", &self.verify_ssl)
+            .field("ca_file", &self.ca_file)
+            .field("proxy", &self.proxy.as_deref().map(redact_userinfo))
+            .field("use_advanced_search", &self.use_advanced_search)
+            .field("queries", &self.queries)
+            .field("field_map", &self.field_map)
+            .field("query_time", &self.query_time)
+            .field("delay_time", &self.delay_time)
+            .field("query_interval", &self.query_interval)
+            .field("correlation_query_enabled", &self.correlation_query_enabled)
+            .field("correlation_query", &self.correlation_query)
+            .field(
+                "correlation_query_interval",
+                &self.correlation_query_interval,
+            )
+            .field("discover_network_devices", &self.discover_network_devices)
+            .field("save_suspicious_events", &self.save_suspicious_events)
+            .field("event_time_adjustment", &self.event_time_adjustment)
+            .field("limit", &self.limit)
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
+/// `scheme://user:pass@host` → `scheme://[redacted]@host`.
+fn redact_userinfo(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://[redacted]@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -739,7 +783,7 @@ impl Config {
                 .parse()
                 .map_err(|e: String| invalid("mode", e))?;
         }
-        debug_assert!(map.is_empty(), "every known key is read: {map:?}");
+        debug_assert!(map.is_empty(), "unread settings: {:?}", map.keys());
         c.check_values()?;
         Ok(c)
     }
@@ -822,13 +866,13 @@ fn integer(setting: &str, v: &Value) -> Result<i64, ConfigError> {
         return Ok(n);
     }
     if let Some(f) = v.as_f64() {
-        if f.fract() == 0.0 && f.abs() < 9.0e15 {
-            return Ok(f as i64);
+        if f.fract() != 0.0 {
+            return Err(invalid(setting, format!("must be a whole number, not {f}")));
         }
-        return Err(invalid(setting, format!("must be a whole number, not {f}")));
-    }
-    if v.is_u64() {
-        return Err(invalid(setting, "is too large"));
+        if f.abs() >= 9.0e15 {
+            return Err(invalid(setting, "is too large"));
+        }
+        return Ok(f as i64);
     }
     Err(invalid(
         setting,
@@ -1074,6 +1118,7 @@ api_secret = "priv-hunter2"
             ("mode = \"classic\"", "mode"),
             ("verify_ssl = \"yes\"", "verify_ssl"),
             ("timeout = 2.5", "timeout"),
+            ("limit = 1e20", "limit"),
             ("query_time = 600000", "query_time"),
             (
                 "event_time_adjustment = 99999999999",
@@ -1107,6 +1152,8 @@ api_secret = "priv-hunter2"
             assert!(shown.contains(setting), "{line}: {shown}");
             assert_eq!(setting_of(err), *setting, "{line}");
         }
+        let big = Config::from_json_str(r#"{"limit": 18446744073709551615}"#).unwrap_err();
+        assert_eq!(big.to_string(), "invalid setting `limit`: is too large");
         let msg = toml_err("query_interval = 0\n").to_string();
         assert_eq!(
             msg,
@@ -1200,6 +1247,15 @@ host = ["@fields.hostname"]
         let shown = format!("{c:?} {c:#?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("pub"));
+        let p = Config {
+            proxy: Some("http://bob:pa55w0rd@proxy:3128".into()),
+            ..Config::default()
+        };
+        let shown = format!("{p:?}");
+        assert!(
+            !shown.contains("pa55w0rd") && shown.contains("proxy:3128"),
+            "{shown}"
+        );
         let err = Config::from_toml_str("api_secret = 12345")
             .unwrap_err()
             .to_string();

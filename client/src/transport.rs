@@ -413,6 +413,22 @@ pub enum TransportBuildError {
     Client(String),
 }
 
+impl TransportSettings {
+    /// The transport settings of an integration's configuration.
+    pub fn from_config(c: &crate::config::Config) -> Self {
+        TransportSettings {
+            base_url: c.base_url(),
+            api_key: c.api_key.clone(),
+            api_secret: c.api_secret.clone(),
+            timeout: c.timeout,
+            verify_ssl: c.verify_ssl,
+            ca_file: c.ca_file.clone(),
+            proxy: c.proxy.clone(),
+            date_format: DateFormat::Compact,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,21 +494,5 @@ mod tests {
     fn truncated_json_is_transient() {
         let r = interpret(200, None, "/status", b"{\"version\": \"6.1".to_vec()).unwrap();
         assert!(r.json().unwrap_err().is_transient());
-    }
-}
-
-impl TransportSettings {
-    /// The transport settings of an integration's configuration.
-    pub fn from_config(c: &crate::config::Config) -> Self {
-        TransportSettings {
-            base_url: c.base_url(),
-            api_key: c.api_key.clone(),
-            api_secret: c.api_secret.clone(),
-            timeout: c.timeout,
-            verify_ssl: c.verify_ssl,
-            ca_file: c.ca_file.clone(),
-            proxy: c.proxy.clone(),
-            date_format: DateFormat::Compact,
-        }
     }
 }

@@ -11,10 +11,12 @@
 //! - [`target`]: where the cases run (URL, credentials, TLS) and the in-process mock.
 //! - [`cases`]: the registry, one module per area.
 //! - [`runner`]: filtering, running, and the one-line-per-case output.
+//! - [`report`]: JUnit XML, JSON, and the generated case manifest.
 
 pub mod case;
 pub mod cases;
 pub mod probe;
+pub mod report;
 pub mod runner;
 pub mod target;
 

@@ -80,40 +80,81 @@ impl Report {
     }
 }
 
-/// Why a case cannot run on this target, if it cannot.
-fn skip_reason(case: &Case, target: &Target) -> Option<String> {
-    if case.has(Tag::MockOnly) && !target.is_mock {
-        return Some("needs the mock's admin API".into());
-    }
-    if case.has(Tag::Client) && target.mock.is_none() {
-        return Some("client cases run against an in-process mock (--mock)".into());
-    }
-    if !case.has(Tag::Appliance) && !target.is_mock {
-        return Some("not safe against a real appliance".into());
-    }
-    None
+/// The targets of a run: server cases go to `server`; client cases always run
+/// against an in-process mock, because they need its virtual clock and journal.
+pub struct Targets<'a> {
+    /// The appliance or mock under test.
+    pub server: &'a Target,
+    /// The in-process mock for client cases, if the run has one.
+    pub client: Option<&'a Target>,
 }
 
-/// Runs the selected cases one after another, printing a line each through `out`.
+/// Where a case runs, or why it cannot.
+fn placement<'a>(case: &Case, targets: &Targets<'a>) -> Result<&'a Target, String> {
+    if case.has(Tag::Client) {
+        return targets
+            .client
+            .ok_or_else(|| "client cases need an in-process mock".to_string());
+    }
+    let target = targets.server;
+    if case.has(Tag::MockOnly) && !target.is_mock {
+        return Err("needs the mock's admin API".into());
+    }
+    if !case.has(Tag::Appliance) && !target.is_mock {
+        return Err("not safe against a real appliance".into());
+    }
+    Ok(target)
+}
+
+/// Whether a case is selected by the options.
+pub fn selected(case: &Case, opts: &RunOptions) -> bool {
+    opts.filter.as_ref().is_none_or(|re| re.is_match(case.id))
+        && (opts.tags.is_empty() || opts.tags.iter().any(|t| case.has(*t)))
+}
+
+/// Runs the selected cases against one target (client cases too, when it is an
+/// in-process mock), printing a line each through `out`.
 pub async fn run(
     cases: &[Case],
     target: &Target,
     opts: &RunOptions,
+    out: impl FnMut(&CaseResult),
+) -> Report {
+    let client = if target.mock.is_some() {
+        Some(target)
+    } else {
+        None
+    };
+    run_on(
+        cases,
+        &Targets {
+            server: target,
+            client,
+        },
+        opts,
+        out,
+    )
+    .await
+}
+
+/// Runs the selected cases one after another with separate server and client targets.
+pub async fn run_on(
+    cases: &[Case],
+    targets: &Targets<'_>,
+    opts: &RunOptions,
     mut out: impl FnMut(&CaseResult),
 ) -> Report {
+    let target = targets.server;
     let start = Instant::now();
     let mut results = Vec::new();
     for case in cases {
-        if opts.filter.as_ref().is_some_and(|re| !re.is_match(case.id)) {
-            continue;
-        }
-        if !opts.tags.is_empty() && !opts.tags.iter().any(|t| case.has(*t)) {
+        if !selected(case, opts) {
             continue;
         }
         let t0 = Instant::now();
-        let (outcome, skip, failure) = match skip_reason(case, target) {
-            Some(why) => ("skipped", Some(why), None),
-            None => match tokio::time::timeout(Duration::from_secs(60), (case.run)(target)).await {
+        let (outcome, skip, failure) = match placement(case, targets) {
+            Err(why) => ("skipped", Some(why), None),
+            Ok(on) => match tokio::time::timeout(Duration::from_secs(60), (case.run)(on)).await {
                 Ok(Ok(())) => ("passed", None, None),
                 Ok(Err(f)) => ("failed", None, Some(f)),
                 Err(_) => (

@@ -35,3 +35,29 @@ async fn a_mock_that_sorts_the_query_is_caught() {
         .collect();
     assert!(failed.contains(&"auth.query.resorted"), "{failed:?}");
 }
+
+#[test]
+fn the_checked_in_manifest_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("cases.md");
+    let want = dt_conformance::report::manifest(&cases::all());
+    if std::env::var_os("DT_UPDATE_MANIFEST").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "conformance/cases.md is stale: run `cargo run -p dt-conformance -- manifest > conformance/cases.md` and review the diff"
+    );
+}
+
+#[tokio::test]
+async fn junit_report_has_the_required_elements() {
+    let target = Target::in_process().await.unwrap();
+    let report = run(&cases::all()[..3], &target, &RunOptions::default(), |_| {}).await;
+    let xml = dt_conformance::report::junit(&report);
+    assert!(xml.starts_with("<?xml"));
+    assert!(
+        xml.contains("<testsuites") && xml.contains("<testsuite ") && xml.contains("<testcase ")
+    );
+    assert_eq!(xml.matches("<testcase ").count(), 3);
+}

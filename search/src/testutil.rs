@@ -287,22 +287,3 @@ pub(crate) fn grammar_text() -> impl Strategy<Value = String> {
         ]
     })
 }
-
-#[test]
-fn tmp_show() {
-    for s in [
-        r#"@fields.src_ip:("10.0.0.1" OR "10.0.0.2") OR @fields.dest_ip:("10.0.0.1" OR "10.0.0.2")"#,
-        r#"@fields.host:("a.example.com")"#,
-        "((@fields.method:GET) AND (@fields.epochdate:>1647409125.029 AND @fields.epochdate:<1647409425.029))",
-        r#"@type:"ssl" AND @fields.dest_port:"443""#,
-        "@type:conn AND NOT @fields.dest_port:(443 OR 80)",
-        "@type:conn -@fields.proto:udp +@fields.dest_port:[1 TO 1024]",
-        "a:", ":a", "f:[1 TO 2]]", "((a)", "a OR )", "f:\"abc", "@fields.x:fe80::1", "a b:c:d",
-        "f:(a OR", "f:[1 TO 2} AND", "NOT NOT", "f:>=", "  )", "a\u{00a0}b", "a /b/ c", "f:a~2", "f:/re.*/",
-    ] {
-        match crate::parse(s) {
-            Ok(q) => println!("{s}\n   => {q}"),
-            Err(e) => println!("{s}\n   !! {e}"),
-        }
-    }
-}
