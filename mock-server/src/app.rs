@@ -2,10 +2,10 @@
 //! beside it.
 
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
-use crate::routes::{pages, status, unknown_route};
+use crate::routes::{data, pages, status, unknown_route};
 use crate::state::AppState;
 use crate::{admin, auth};
 
@@ -13,6 +13,12 @@ use crate::{admin, auth};
 pub fn app(state: AppState) -> Router {
     let appliance = Router::new()
         .route("/status", get(status::status))
+        .route("/devices", get(data::devices))
+        .route("/details", get(data::details))
+        .route("/modelbreaches", get(data::modelbreaches))
+        .route("/modelbreaches/{pbid}", get(data::modelbreach))
+        .route("/advancedsearch/api/search", post(data::search_post))
+        .route("/advancedsearch/api/search/{*query}", get(data::search_get))
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -10,7 +10,6 @@
 //! - [`error`]: [`ApiError`], the one `IntoResponse` type for appliance failures.
 //! - [`json`]: the appliance's JSON formatting.
 //! - [`routes`]: appliance endpoint handlers.
-//! - [`responsedata`]: the `responsedata` field filter.
 //! - [`admin`]: `/_mock/` routes (D4): health, journal.
 //! - [`journal`]: the bounded request journal.
 //! - [`clock`]: the mock's clock, with an offset or under manual control.
@@ -26,7 +25,6 @@ pub mod clock;
 pub mod error;
 pub mod journal;
 pub mod json;
-pub mod responsedata;
 pub mod routes;
 pub mod serve;
 pub mod state;
@@ -56,12 +54,16 @@ pub struct MockConfig {
     pub journal_capacity: usize,
     /// Connection limits.
     pub limits: Limits,
+    /// The fixture world.
+    pub world: dt_world::World,
 }
 
 impl MockConfig {
-    /// A plain-HTTP mock with the given tokens and clock, and defaults elsewhere.
+    /// A plain-HTTP mock with the given tokens and clock, serving the default world
+    /// anchored at the clock's now, and defaults elsewhere.
     pub fn new(tokens: TokenSet, clock: MockClock) -> Self {
         MockConfig {
+            world: dt_world::World::default_world(Some(clock.now_ms())),
             settings: Settings::default(),
             tokens,
             clock,
@@ -87,6 +89,7 @@ impl Mock {
             clock: config.clock,
             tokens: Arc::new(RwLock::new(config.tokens)),
             journal: Arc::new(journal::Journal::new(config.journal_capacity)),
+            world: Arc::new(RwLock::new(config.world)),
         };
         Mock {
             state,

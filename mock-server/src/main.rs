@@ -29,6 +29,24 @@ struct Cli {
 enum Command {
     /// Run the mock (the default when no subcommand is given).
     Serve(ServeArgs),
+    /// Write a generated world of any size to a directory (serve it with --world).
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    /// Number of devices.
+    #[arg(long, default_value_t = 50)]
+    devices: usize,
+    /// Number of advanced-search records.
+    #[arg(long, default_value_t = 5_000)]
+    records: usize,
+    /// The random seed: the same seed gives the same world.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The directory to write (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -78,10 +96,21 @@ struct ServeArgs {
     /// Most request-journal entries kept in memory.
     #[arg(long, default_value_t = 10_000)]
     journal_capacity: usize,
+    /// Serve this world directory instead of the embedded default world.
+    #[arg(long, value_name = "DIR")]
+    world: Option<PathBuf>,
+    /// Pin the world's anchor (the end of its 24 hours), e.g. "2024-05-01 12:00:00";
+    /// by default the world is shifted so that it ends now.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    anchor: Option<time::OffsetDateTime>,
     /// Test only: sort the query before verifying, a deliberately broken verifier that
     /// the conformance suite must catch.
     #[arg(long, hide = true)]
     broken_sort_query: bool,
+}
+
+fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
+    dt_protocol::parse_dtapi_date(s).map_err(|e| e.to_string())
 }
 
 fn parse_duration(s: &str) -> Result<time::Duration, String> {
@@ -100,8 +129,29 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Generate(args)) => generate(args),
         None => serve(cli.serve).await,
     }
+}
+
+fn generate(args: GenerateArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let anchor = dt_mock::clock::to_ms(time::OffsetDateTime::now_utc());
+    let world = dt_world::generate(&dt_world::GenParams {
+        devices: args.devices,
+        records: args.records,
+        seed: args.seed,
+        anchor_ms: anchor,
+    });
+    world.write_dir(&args.out).with_context(|| format!("writing {}", args.out.display()))?;
+    println!(
+        "wrote {} devices and {} search records to {} in {:.1}s",
+        args.devices,
+        args.records,
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
@@ -141,6 +191,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if args.max_skew.is_negative() {
         bail!("--max-skew must not be negative");
     }
+
+    let clock = MockClock::system(args.clock_offset);
+    let anchor = dt_mock::clock::to_ms(args.anchor.unwrap_or_else(|| clock.now()));
+    let world = match &args.world {
+        Some(dir) => dt_world::World::load_dir(dir, Some(anchor))
+            .with_context(|| format!("loading the world in {}", dir.display()))?,
+        None => dt_world::World::default_world(Some(anchor)),
+    };
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -192,10 +250,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
             ..Settings::default()
         },
         tokens,
-        clock: MockClock::system(args.clock_offset),
+        clock,
         tls: tls_config.map(|(c, _)| c),
         journal_capacity: args.journal_capacity,
         limits: Limits::default(),
+        world,
     };
     dt_mock::run(listener, config, async {
         let _ = tokio::signal::ctrl_c().await;

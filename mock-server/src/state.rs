@@ -48,4 +48,6 @@ pub struct AppState {
     pub tokens: Arc<RwLock<TokenSet>>,
     /// The request journal.
     pub journal: Arc<Journal>,
+    /// The fixture world the data endpoints serve.
+    pub world: Arc<RwLock<dt_world::World>>,
 }

@@ -1,6 +1,7 @@
 //! Appliance routes. Each handler reads the decoded query, asks the world or the
 //! mock's own state, and answers with the appliance's shapes.
 
+pub mod data;
 pub mod pages;
 pub mod status;
 

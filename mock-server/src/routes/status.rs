@@ -14,7 +14,6 @@ use time::Duration;
 
 use crate::error::ApiError;
 use crate::json::json_response;
-use crate::responsedata::apply_responsedata;
 use crate::routes::{param, query_pairs};
 use crate::state::AppState;
 
@@ -67,9 +66,7 @@ pub async fn status(State(state): State<AppState>, req: Request) -> Result<Respo
             o.shift_remove("probes");
         }
     }
-    if let Some(fields) = param(&q, "responsedata") {
-        v = apply_responsedata(v, fields);
-    }
+    dt_world::api::apply_responsedata(&mut v, &q);
     Ok(json_response(StatusCode::OK, &v))
 }
 

@@ -1,0 +1,79 @@
+//! The data endpoints, served from the world: `/devices`, `/details`,
+//! `/modelbreaches`, advanced search. Each handler decodes the query, reads the world
+//! under a shared lock, and renders the world's answer or its error.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use dt_world::{api, ApiError as WorldError, World};
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::json::json_response;
+use crate::routes::query_pairs;
+use crate::state::AppState;
+
+impl From<WorldError> for ApiError {
+    fn from(e: WorldError) -> Self {
+        match e {
+            WorldError::Input(m) => ApiError::Input(m),
+            WorldError::NotFound(m) => ApiError::NotFound(m),
+            WorldError::BadSearch(_) => ApiError::BadSearch,
+        }
+    }
+}
+
+fn answer(
+    state: &AppState,
+    f: impl FnOnce(&World, i64) -> Result<Value, WorldError>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now_ms();
+    let world = state.world.read().unwrap_or_else(|p| p.into_inner());
+    let v = f(&world, now)?;
+    Ok(json_response(StatusCode::OK, &v))
+}
+
+/// `GET /devices`.
+pub async fn devices(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let q = query_pairs(&req);
+    answer(&state, |w, now| api::devices(w, &q, now))
+}
+
+/// `GET /details`.
+pub async fn details(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let q = query_pairs(&req);
+    answer(&state, |w, now| api::details(w, &q, now))
+}
+
+/// `GET /modelbreaches`.
+pub async fn modelbreaches(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let q = query_pairs(&req);
+    answer(&state, |w, now| api::modelbreaches(w, &q, now))
+}
+
+/// `GET /modelbreaches/{pbid}`.
+pub async fn modelbreach(
+    State(state): State<AppState>,
+    Path(pbid): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let q = query_pairs(&req);
+    answer(&state, |w, now| api::modelbreach(w, &pbid, &q, now))
+}
+
+/// The search route's prefix; what follows it is the base64 query, taken raw from
+/// the request line (it may hold `/`, `+`, `=` or percent escapes).
+const SEARCH_PREFIX: &str = "/advancedsearch/api/search/";
+
+/// `GET /advancedsearch/api/search/<base64>`.
+pub async fn search_get(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let path = req.uri().path();
+    let segment = path.strip_prefix(SEARCH_PREFIX).unwrap_or("").to_string();
+    answer(&state, |w, now| api::advanced_search_get(w, &segment, now))
+}
+
+/// `POST /advancedsearch/api/search` with `{"hash": "<base64>"}` (6.1).
+pub async fn search_post(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    answer(&state, |w, now| api::advanced_search_post(w, &body, now))
+}
