@@ -298,7 +298,11 @@ pub(crate) fn split_url(url: &str) -> (Option<String>, String) {
         return (None, no_frag.to_string());
     }
     let rest = match no_frag.find("://") {
-        Some(i) if no_frag[..i].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.') => {
+        Some(i)
+            if no_frag[..i]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.') =>
+        {
             &no_frag[i + 3..]
         }
         _ => no_frag,
@@ -322,24 +326,122 @@ pub(crate) fn split_url(url: &str) -> (Option<String>, String) {
 
 /// Long curl options that take a value (and are otherwise ignored unless handled).
 const CURL_LONG_WITH_VALUE: &[&str] = &[
-    "abstract-unix-socket", "alt-svc", "aws-sigv4", "cacert", "capath", "cert", "cert-type",
-    "ciphers", "config", "connect-timeout", "connect-to", "cookie", "cookie-jar", "create-file-mode",
-    "curves", "data", "data-ascii", "data-binary", "data-raw", "data-urlencode", "delegation",
-    "dns-interface", "dns-ipv4-addr", "dns-ipv6-addr", "dns-servers", "doh-url", "engine",
-    "etag-compare", "etag-save", "expect100-timeout", "form", "form-string", "ftp-account",
-    "header", "hostpubmd5", "hostpubsha256", "hsts", "interface", "ipfs-gateway", "json",
-    "keepalive-time", "key", "key-type", "krb", "libcurl", "limit-rate", "local-port",
-    "login-options", "mail-auth", "mail-from", "mail-rcpt", "max-filesize", "max-redirs",
-    "max-time", "netrc-file", "noproxy", "oauth2-bearer", "output", "output-dir", "parallel-max",
-    "pass", "pinnedpubkey", "preproxy", "proto", "proto-default", "proto-redir", "proxy",
-    "proxy-cacert", "proxy-capath", "proxy-cert", "proxy-cert-type", "proxy-ciphers", "proxy-header",
-    "proxy-key", "proxy-key-type", "proxy-pass", "proxy-user", "proxy1.0", "pubkey", "quote",
-    "random-file", "range", "rate", "referer", "request", "request-target", "resolve", "retry",
-    "retry-delay", "retry-max-time", "sasl-authzid", "service-name", "socks4", "socks4a", "socks5",
-    "socks5-gssapi-service", "socks5-hostname", "speed-limit", "speed-time", "stderr",
-    "telnet-option", "tftp-blksize", "time-cond", "tls-max", "tls13-ciphers", "trace",
-    "trace-ascii", "trace-config", "unix-socket", "upload-file", "url", "url-query", "user",
-    "user-agent", "variable", "write-out",
+    "abstract-unix-socket",
+    "alt-svc",
+    "aws-sigv4",
+    "cacert",
+    "capath",
+    "cert",
+    "cert-type",
+    "ciphers",
+    "config",
+    "connect-timeout",
+    "connect-to",
+    "cookie",
+    "cookie-jar",
+    "create-file-mode",
+    "curves",
+    "data",
+    "data-ascii",
+    "data-binary",
+    "data-raw",
+    "data-urlencode",
+    "delegation",
+    "dns-interface",
+    "dns-ipv4-addr",
+    "dns-ipv6-addr",
+    "dns-servers",
+    "doh-url",
+    "engine",
+    "etag-compare",
+    "etag-save",
+    "expect100-timeout",
+    "form",
+    "form-string",
+    "ftp-account",
+    "header",
+    "hostpubmd5",
+    "hostpubsha256",
+    "hsts",
+    "interface",
+    "ipfs-gateway",
+    "json",
+    "keepalive-time",
+    "key",
+    "key-type",
+    "krb",
+    "libcurl",
+    "limit-rate",
+    "local-port",
+    "login-options",
+    "mail-auth",
+    "mail-from",
+    "mail-rcpt",
+    "max-filesize",
+    "max-redirs",
+    "max-time",
+    "netrc-file",
+    "noproxy",
+    "oauth2-bearer",
+    "output",
+    "output-dir",
+    "parallel-max",
+    "pass",
+    "pinnedpubkey",
+    "preproxy",
+    "proto",
+    "proto-default",
+    "proto-redir",
+    "proxy",
+    "proxy-cacert",
+    "proxy-capath",
+    "proxy-cert",
+    "proxy-cert-type",
+    "proxy-ciphers",
+    "proxy-header",
+    "proxy-key",
+    "proxy-key-type",
+    "proxy-pass",
+    "proxy-user",
+    "proxy1.0",
+    "pubkey",
+    "quote",
+    "random-file",
+    "range",
+    "rate",
+    "referer",
+    "request",
+    "request-target",
+    "resolve",
+    "retry",
+    "retry-delay",
+    "retry-max-time",
+    "sasl-authzid",
+    "service-name",
+    "socks4",
+    "socks4a",
+    "socks5",
+    "socks5-gssapi-service",
+    "socks5-hostname",
+    "speed-limit",
+    "speed-time",
+    "stderr",
+    "telnet-option",
+    "tftp-blksize",
+    "time-cond",
+    "tls-max",
+    "tls13-ciphers",
+    "trace",
+    "trace-ascii",
+    "trace-config",
+    "unix-socket",
+    "upload-file",
+    "url",
+    "url-query",
+    "user",
+    "user-agent",
+    "variable",
+    "write-out",
 ];
 
 /// Short curl options that take a value.
@@ -393,7 +495,9 @@ fn parse_curl(text: &str) -> Result<Captured, CaptureError> {
         }
         if let Some(long) = w.strip_prefix("--") {
             let (name, inline) = match long.split_once('=') {
-                Some((n, v)) if CURL_LONG_WITH_VALUE.contains(&n) => (n.to_string(), Some(v.to_string())),
+                Some((n, v)) if CURL_LONG_WITH_VALUE.contains(&n) => {
+                    (n.to_string(), Some(v.to_string()))
+                }
                 _ => (long.to_string(), None),
             };
             if CURL_LONG_WITH_VALUE.contains(&name.as_str()) {
@@ -482,11 +586,7 @@ fn curl_long(st: &mut CurlState, name: &str, value: String) -> Result<(), Captur
         value: shorten(value),
     };
     match name {
-        "url" => {
-            if st.url.is_none() {
-                st.url = Some(value);
-            }
-        }
+        "url" if st.url.is_none() => st.url = Some(value),
         "request" => st.method = Some(value),
         "header" => {
             if value.starts_with('@') {
@@ -519,11 +619,15 @@ fn curl_long(st: &mut CurlState, name: &str, value: String) -> Result<(), Captur
             st.json = true;
             st.data.push(value.into_bytes());
         }
-        "data-urlencode" => st.data.push(data_urlencode(&value).ok_or_else(|| file_ref(&value))?),
+        "data-urlencode" => st
+            .data
+            .push(data_urlencode(&value).ok_or_else(|| file_ref(&value))?),
         "url-query" => st.url_queries.push(match value.strip_prefix('+') {
             Some(raw) => raw.to_string(),
-            None => String::from_utf8_lossy(&data_urlencode(&value).ok_or_else(|| file_ref(&value))?)
-                .into_owned(),
+            None => {
+                String::from_utf8_lossy(&data_urlencode(&value).ok_or_else(|| file_ref(&value))?)
+                    .into_owned()
+            }
         }),
         "form" | "form-string" => {
             return Err(CaptureError::Unsupported {
@@ -661,7 +765,11 @@ fn split_head(bytes: &[u8]) -> (&[u8], &[u8]) {
     let crlf = find(bytes, b"\r\n\r\n").map(|i| (i, 4));
     let lf = find(bytes, b"\n\n").map(|i| (i, 2));
     let mixed = find(bytes, b"\n\r\n").map(|i| (i, 3));
-    match [crlf, lf, mixed].into_iter().flatten().min_by_key(|(i, _)| *i) {
+    match [crlf, lf, mixed]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(i, _)| *i)
+    {
         Some((i, n)) => (&bytes[..i], &bytes[i + n..]),
         None => (bytes, &[]),
     }
@@ -712,14 +820,24 @@ fn split_header(line: &str) -> Option<(String, String)> {
     if n.is_empty() || (!pseudo && n.contains(char::is_whitespace) && !is_browser_label(n)) {
         return None;
     }
-    let name = if pseudo { format!(":{n}") } else { n.to_string() };
+    let name = if pseudo {
+        format!(":{n}")
+    } else {
+        n.to_string()
+    };
     Some((name, v.trim().to_string()))
 }
 
 fn is_browser_label(n: &str) -> bool {
-    ["request url", "request method", "status code", "remote address", "referrer policy"]
-        .iter()
-        .any(|l| n.eq_ignore_ascii_case(l))
+    [
+        "request url",
+        "request method",
+        "status code",
+        "remote address",
+        "referrer policy",
+    ]
+    .iter()
+    .any(|l| n.eq_ignore_ascii_case(l))
 }
 
 // ----------------------------------------------------------------------------- header lines
@@ -899,12 +1017,16 @@ mod tests {
     #[test]
     fn curl_data_implies_post_and_get_moves_it_to_the_query() {
         let c = parse_any("curl https://h/devices -d a=1 -d b=2").unwrap();
-        assert_eq!((c.method.as_str(), c.body.as_slice()), ("POST", &b"a=1&b=2"[..]));
+        assert_eq!(
+            (c.method.as_str(), c.body.as_slice()),
+            ("POST", &b"a=1&b=2"[..])
+        );
         let c = parse_any("curl -G https://h/devices?x=0 --data a=1").unwrap();
         assert_eq!(c.method, "GET");
         assert_eq!(c.target, "/devices?x=0&a=1");
         assert!(c.body.is_empty());
-        let c = parse_any("curl --request=DELETE --url=https://h/x --data-urlencode 'q=a b'").unwrap();
+        let c =
+            parse_any("curl --request=DELETE --url=https://h/x --data-urlencode 'q=a b'").unwrap();
         assert_eq!(c.method, "DELETE");
         assert_eq!(c.body, b"q=a%20b");
     }
@@ -919,9 +1041,15 @@ mod tests {
 
     #[test]
     fn url_shapes() {
-        assert_eq!(split_url("https://u:p@h:1/a?b#c"), (Some("h:1".into()), "/a?b".into()));
+        assert_eq!(
+            split_url("https://u:p@h:1/a?b#c"),
+            (Some("h:1".into()), "/a?b".into())
+        );
         assert_eq!(split_url("https://h"), (Some("h".into()), "/".into()));
-        assert_eq!(split_url("https://h?x=1"), (Some("h".into()), "/?x=1".into()));
+        assert_eq!(
+            split_url("https://h?x=1"),
+            (Some("h".into()), "/?x=1".into())
+        );
         assert_eq!(split_url("h/status"), (Some("h".into()), "/status".into()));
         assert_eq!(split_url("/a/b%2Fc"), (None, "/a/b%2Fc".into()));
     }
@@ -929,12 +1057,18 @@ mod tests {
     #[test]
     fn raw_http_crlf_and_lf() {
         let c = parse_any("GET /status?x=1 HTTP/1.1\r\nHost: h\r\nDTAPI-Token: P\r\n\r\n").unwrap();
-        assert_eq!((c.method.as_str(), c.target.as_str()), ("GET", "/status?x=1"));
+        assert_eq!(
+            (c.method.as_str(), c.target.as_str()),
+            ("GET", "/status?x=1")
+        );
         assert_eq!(c.header("dtapi-token"), Some("P"));
         let c = parse_any("POST /tags HTTP/1.1\nContent-Length: 2\n\n{}\n").unwrap();
         assert_eq!(c.body, b"{}");
         let c = parse_any("POST http://h/tags HTTP/1.1\n\nname=x").unwrap();
-        assert_eq!((c.target.as_str(), c.body.as_slice()), ("/tags", &b"name=x"[..]));
+        assert_eq!(
+            (c.target.as_str(), c.body.as_slice()),
+            ("/tags", &b"name=x"[..])
+        );
     }
 
     #[test]
@@ -946,7 +1080,10 @@ mod tests {
         assert_eq!(c.target, "/devices?ip=1");
         assert_eq!(c.header("DTAPI-Token"), Some("P"));
         let c = parse_any("DTAPI-Token: P\nDTAPI-Signature: S\nDELETE /intelfeed?x=1").unwrap();
-        assert_eq!((c.method.as_str(), c.target.as_str()), ("DELETE", "/intelfeed?x=1"));
+        assert_eq!(
+            (c.method.as_str(), c.target.as_str()),
+            ("DELETE", "/intelfeed?x=1")
+        );
     }
 
     #[test]
@@ -956,7 +1093,10 @@ mod tests {
             {"request":{"method":"POST","url":"https://h/tags?x=%20","headers":[{"name":"DTAPI-Token","value":"P"}],"postData":{"mimeType":"application/json","text":"{}"}}}
         ]}}"#;
         let c = parse_any(har).unwrap();
-        assert_eq!((c.method.as_str(), c.target.as_str()), ("POST", "/tags?x=%20"));
+        assert_eq!(
+            (c.method.as_str(), c.target.as_str()),
+            ("POST", "/tags?x=%20")
+        );
         assert_eq!(c.body, b"{}");
         assert_eq!(Captured::from_har(har, Some(0)).unwrap().target, "/app.js");
         assert!(matches!(
@@ -968,7 +1108,13 @@ mod tests {
     #[test]
     fn unrecognised_input_is_an_error() {
         assert_eq!(parse_any("  \n"), Err(CaptureError::Empty));
-        assert!(matches!(parse_any("hello world"), Err(CaptureError::Unrecognized { .. })));
-        assert!(matches!(parse_any("{not json"), Err(CaptureError::HarJson { .. })));
+        assert!(matches!(
+            parse_any("hello world"),
+            Err(CaptureError::Unrecognized { .. })
+        ));
+        assert!(matches!(
+            parse_any("{not json"),
+            Err(CaptureError::HarJson { .. })
+        ));
     }
 }

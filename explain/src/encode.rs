@@ -10,7 +10,12 @@ fn push_escape(out: &mut String, b: u8, upper: bool) {
     out.push(t[usize::from(b & 15)] as char);
 }
 
-fn encode_with(bytes: &[u8], keep: impl Fn(u8) -> bool, plus_for_space: bool, upper: bool) -> String {
+fn encode_with(
+    bytes: &[u8],
+    keep: impl Fn(u8) -> bool,
+    plus_for_space: bool,
+    upper: bool,
+) -> String {
     let mut out = String::with_capacity(bytes.len() * 3);
     for &b in bytes {
         if b.is_ascii_alphanumeric() || keep(b) {
@@ -27,20 +32,35 @@ fn encode_with(bytes: &[u8], keep: impl Fn(u8) -> bool, plus_for_space: bool, up
 /// RFC 3986 strict: everything but `A-Z a-z 0-9 - . _ ~` escaped (curl's
 /// `--data-urlencode`, Python's `quote(safe='')`).
 pub(crate) fn strict(bytes: &[u8], upper: bool) -> String {
-    encode_with(bytes, |b| matches!(b, b'-' | b'.' | b'_' | b'~'), false, upper)
+    encode_with(
+        bytes,
+        |b| matches!(b, b'-' | b'.' | b'_' | b'~'),
+        false,
+        upper,
+    )
 }
 
 /// Form encoding: a space becomes `+`, the rest as [`strict`] (Python's
 /// `quote_plus`, Go's `url.QueryEscape`, `requests`' params).
 pub(crate) fn form(bytes: &[u8]) -> String {
-    encode_with(bytes, |b| matches!(b, b'-' | b'.' | b'_' | b'~'), true, true)
+    encode_with(
+        bytes,
+        |b| matches!(b, b'-' | b'.' | b'_' | b'~'),
+        true,
+        true,
+    )
 }
 
 /// JavaScript's `encodeURIComponent`.
 pub(crate) fn uri_component(bytes: &[u8]) -> String {
     encode_with(
         bytes,
-        |b| matches!(b, b'-' | b'.' | b'_' | b'~' | b'!' | b'\'' | b'(' | b')' | b'*'),
+        |b| {
+            matches!(
+                b,
+                b'-' | b'.' | b'_' | b'~' | b'!' | b'\'' | b'(' | b')' | b'*'
+            )
+        },
         false,
         true,
     )
@@ -137,6 +157,9 @@ mod tests {
 
     #[test]
     fn reencodes_pairs_in_order() {
-        assert_eq!(reencode_pairs("b=a b&a=x:y&flag", form), "b=a+b&a=x%3Ay&flag");
+        assert_eq!(
+            reencode_pairs("b=a b&a=x:y&flag", form),
+            "b=a+b&a=x%3Ay&flag"
+        );
     }
 }

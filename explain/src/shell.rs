@@ -244,7 +244,10 @@ mod tests {
 
     #[test]
     fn continuations_and_comments() {
-        assert_eq!(texts("curl \\\n  -H x \\\r\n  'y' # done"), ["curl", "-H", "x", "y"]);
+        assert_eq!(
+            texts("curl \\\n  -H x \\\r\n  'y' # done"),
+            ["curl", "-H", "x", "y"]
+        );
         assert_eq!(texts("a\\\nb"), ["ab"]);
     }
 

@@ -1,14 +1,15 @@
 //! The mock's own routes under `/_mock/` (DECISIONS D4): never appliance routes, and
 //! switched off with `--no-admin`.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::faults::FaultSpec;
 use crate::json::json_response;
 use crate::state::AppState;
 
@@ -17,6 +18,96 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/journal", get(journal).delete(clear_journal))
+        .route(
+            "/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/faults/{id}", delete(remove_fault))
+        .route("/clock", get(get_clock).post(set_clock))
+        .route("/reset", post(reset))
+}
+
+fn bad_request(message: impl Into<String>) -> Response {
+    json_response(StatusCode::BAD_REQUEST, &json!({"error": message.into()}))
+}
+
+async fn list_faults(State(state): State<AppState>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &serde_json::to_value(state.faults.list()).unwrap_or_default(),
+    )
+}
+
+/// `POST /_mock/faults` with a [`FaultSpec`], e.g. `{"route": "/status", "kind":
+/// "status", "status": 503, "times": 2}`.
+async fn add_fault(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let spec: FaultSpec = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => return bad_request(format!("not a fault: {e}")),
+    };
+    match state.faults.add(spec) {
+        Ok(id) => json_response(StatusCode::CREATED, &json!({"id": id})),
+        Err(e) => bad_request(e.to_string()),
+    }
+}
+
+async fn clear_faults(State(state): State<AppState>) -> Response {
+    state.faults.clear();
+    json_response(StatusCode::OK, &json!({"response": "SUCCESS"}))
+}
+
+async fn remove_fault(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match id.parse::<u64>().ok().filter(|id| state.faults.remove(*id)) {
+        Some(_) => json_response(StatusCode::OK, &json!({"response": "SUCCESS"})),
+        None => json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"error": format!("no fault {id}")}),
+        ),
+    }
+}
+
+fn clock_view(state: &AppState) -> serde_json::Value {
+    json!({
+        "time": state.clock.now().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "offset_seconds": state.clock.offset().whole_seconds(),
+        "max_skew_seconds": state.settings.max_skew.whole_seconds(),
+    })
+}
+
+async fn get_clock(State(state): State<AppState>) -> Response {
+    json_response(StatusCode::OK, &clock_view(&state))
+}
+
+#[derive(Debug, Deserialize)]
+struct ClockBody {
+    /// A signed duration such as `31m` or `-45m`.
+    offset: String,
+}
+
+/// `POST /_mock/clock` with `{"offset": "31m"}`.
+async fn set_clock(
+    State(state): State<AppState>,
+    body: Result<Json<ClockBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(body)) = body else {
+        return bad_request("expected {\"offset\": \"31m\"}");
+    };
+    match dt_protocol::parse_signed_duration(&body.offset) {
+        Ok(d) => {
+            state.clock.set_offset(d);
+            json_response(StatusCode::OK, &clock_view(&state))
+        }
+        Err(e) => bad_request(e.to_string()),
+    }
+}
+
+/// `POST /_mock/reset`: no faults, the clock offset the mock started with, an empty
+/// journal.
+async fn reset(State(state): State<AppState>) -> Response {
+    state.faults.clear();
+    state.clock.reset_offset();
+    state.journal.clear();
+    json_response(StatusCode::OK, &json!({"response": "SUCCESS"}))
 }
 
 async fn health(State(state): State<AppState>) -> Response {

@@ -7,7 +7,7 @@ use axum::Router;
 
 use crate::routes::{data, pages, status, unknown_route};
 use crate::state::AppState;
-use crate::{admin, auth};
+use crate::{admin, auth, faults};
 
 /// Builds the whole application for a state. Tests can drive it without a socket.
 pub fn app(state: AppState) -> Router {
@@ -23,6 +23,11 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
+        ))
+        // Outermost: a fault answers before the appliance (and its auth) sees the request.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
         ));
     let mut router = Router::new()
         .route("/login", get(pages::login))

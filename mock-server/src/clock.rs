@@ -27,6 +27,8 @@ pub struct MockClock {
 struct Inner {
     source: Source,
     offset_ms: AtomicI64,
+    /// The offset the clock started with, restored by `reset_offset`.
+    initial_offset_ms: i64,
 }
 
 impl MockClock {
@@ -36,6 +38,7 @@ impl MockClock {
             inner: Arc::new(Inner {
                 source: Source::System,
                 offset_ms: AtomicI64::new(offset.whole_milliseconds() as i64),
+                initial_offset_ms: offset.whole_milliseconds() as i64,
             }),
         }
     }
@@ -46,6 +49,7 @@ impl MockClock {
             inner: Arc::new(Inner {
                 source: Source::Manual(AtomicI64::new(to_ms(at))),
                 offset_ms: AtomicI64::new(0),
+                initial_offset_ms: 0,
             }),
         }
     }
@@ -74,6 +78,13 @@ impl MockClock {
         self.inner
             .offset_ms
             .store(offset.whole_milliseconds() as i64, Ordering::Relaxed);
+    }
+
+    /// Restores the offset the clock started with.
+    pub fn reset_offset(&self) {
+        self.inner
+            .offset_ms
+            .store(self.inner.initial_offset_ms, Ordering::Relaxed);
     }
 
     /// Moves a manual clock forward; a system clock ignores it.

@@ -40,6 +40,8 @@ pub enum Verdict {
     Rejected,
     /// Not an appliance route that needs auth (login page, admin API).
     Open,
+    /// Answered by an injected fault before the appliance saw it.
+    Faulted,
 }
 
 /// One request.

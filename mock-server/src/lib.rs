@@ -8,6 +8,7 @@
 //! - [`app`]: the router (appliance routes behind auth; pages; admin API).
 //! - [`auth`]: the auth layer (D1–D3), journal recording, rejection logging.
 //! - [`error`]: [`ApiError`], the one `IntoResponse` type for appliance failures.
+//! - [`faults`]: run-time faults (delay, status, truncation, proxy page, reset).
 //! - [`json`]: the appliance's JSON formatting.
 //! - [`routes`]: appliance endpoint handlers.
 //! - [`admin`]: `/_mock/` routes (D4): health, journal.
@@ -23,6 +24,7 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod faults;
 pub mod journal;
 pub mod json;
 pub mod routes;
@@ -90,6 +92,7 @@ impl Mock {
             tokens: Arc::new(RwLock::new(config.tokens)),
             journal: Arc::new(journal::Journal::new(config.journal_capacity)),
             world: Arc::new(RwLock::new(config.world)),
+            faults: Arc::new(faults::Faults::new()),
         };
         Mock {
             state,

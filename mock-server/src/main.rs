@@ -143,7 +143,9 @@ fn generate(args: GenerateArgs) -> Result<()> {
         seed: args.seed,
         anchor_ms: anchor,
     });
-    world.write_dir(&args.out).with_context(|| format!("writing {}", args.out.display()))?;
+    world
+        .write_dir(&args.out)
+        .with_context(|| format!("writing {}", args.out.display()))?;
     println!(
         "wrote {} devices and {} search records to {} in {:.1}s",
         args.devices,

@@ -48,6 +48,8 @@ pub struct AppState {
     pub tokens: Arc<RwLock<TokenSet>>,
     /// The request journal.
     pub journal: Arc<Journal>,
+    /// Faults injected at run time.
+    pub faults: Arc<crate::faults::Faults>,
     /// The fixture world the data endpoints serve.
     pub world: Arc<RwLock<dt_world::World>>,
 }

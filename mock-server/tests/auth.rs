@@ -113,7 +113,7 @@ async fn journal_records_headers_without_credentials() {
 
 #[tokio::test]
 async fn a_rejection_logs_one_line_saying_why() {
-    let (lines, _guard) = crate::secrets::capture_logs();
+    let lines = crate::secrets::capture_logs();
     let m = start_at(NOW).await;
     let date = DateFormat::Compact.format(NOW);
     let sig = sign(&Secret::new("wrong"), "/status", PUB, &date);

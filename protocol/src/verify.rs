@@ -161,7 +161,7 @@ pub enum Rejection {
         value: String,
     },
     /// The date is further from the server's clock than allowed.
-    #[error("DTAPI-Date {request_time} is {} from server time {server_time} (allowed ±{}s)", skew_text(*request_time - *server_time), allowed.whole_seconds())]
+    #[error("DTAPI-Date {} is {} the server time {} (allowed ±{}s)", rfc3339(request_time), skew_text(*request_time - *server_time), rfc3339(server_time), allowed.whole_seconds())]
     Skew {
         /// The time the request claimed (UTC).
         request_time: OffsetDateTime,
@@ -188,8 +188,13 @@ pub enum Rejection {
 
 fn skew_text(d: Duration) -> String {
     let secs = d.whole_seconds();
-    let dir = if secs >= 0 { "ahead" } else { "behind" };
+    let dir = if secs >= 0 { "ahead of" } else { "behind" };
     format!("{}s {dir}", secs.abs())
+}
+
+fn rfc3339(t: &OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 impl Rejection {

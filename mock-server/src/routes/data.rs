@@ -47,7 +47,10 @@ pub async fn details(State(state): State<AppState>, req: Request) -> Result<Resp
 }
 
 /// `GET /modelbreaches`.
-pub async fn modelbreaches(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+pub async fn modelbreaches(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let q = query_pairs(&req);
     answer(&state, |w, now| api::modelbreaches(w, &q, now))
 }
