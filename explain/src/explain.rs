@@ -262,8 +262,8 @@ pub fn explain_with(captured: &Captured, o: &ExplainOptions<'_>) -> Explanation 
             ex.verdict = Verdict::Accepted;
             ex.signed_form = Some(acc.form);
             ex.notes.push(format!(
-                "The signature is valid (it covers the {}). The route now decides the answer: 200, or 302 to /login for an unknown route, or 302 to /403 when the token lacks the permission.",
-                acc.form
+                "The signature is valid (it covers {}). The route now decides the answer: 200, or 302 to /login for an unknown route, or 302 to /403 when the token lacks the permission.",
+                form_text(acc.form, &captured.target)
             ));
             ex.notes.push(
                 "If the appliance still answers API SIGNATURE ERROR to this request, something between the client and the appliance changes it (a proxy rewriting the path or re-encoding the query): capture it where the appliance receives it.".into(),
@@ -306,7 +306,8 @@ pub fn explain_with(captured: &Captured, o: &ExplainOptions<'_>) -> Explanation 
                 if o.known_public.is_none_or(|k| k == t) && !token_is_secret {
                     match verifier.check_signature(&parts, s, t, d, sig) {
                         Ok(form) => ex.notes.push(format!(
-                            "Apart from the date the request is right: the signature is valid ({form}). Fixing the date is enough."
+                            "Apart from the date the request is right: the signature is valid (it covers {}). Fixing the date is enough.",
+                            form_text(form, &captured.target)
                         )),
                         Err(_) => {
                             let m = mistake::search_signature(
@@ -357,7 +358,7 @@ pub fn explain_with(captured: &Captured, o: &ExplainOptions<'_>) -> Explanation 
             } else {
                 ex.verdict = Verdict::CannotTellWithoutSecret;
                 ex.notes.push(
-                    "The headers and the date pass. Without the private token the signature cannot be checked: the appliance computes HMAC-SHA1, keyed with the private token, over one of the strings to sign below. Give the private token to name the client's mistake, if any.".into(),
+                    "The headers and the date pass. Without the private token the signature cannot be checked: the appliance computes HMAC-SHA1, keyed with the private token, over one of the strings to sign listed above. Give the private token to name the client's mistake, if any.".into(),
                 );
             }
             if ex.verdict == Verdict::Rejected {
@@ -413,6 +414,17 @@ fn swapped_with_public_key(c: &Captured, public: &str) -> bool {
             let msg = [st.as_slice(), b"\n", t.as_bytes(), b"\n", d.as_bytes()].concat();
             dt_protocol::sign::sign_bytes(&key, &msg) == want
         })
+}
+
+/// What a matching signature covered, in words.
+fn form_text(form: SignedForm, target: &str) -> &'static str {
+    let has_query = matches!(split_target(target).1, Some(q) if !q.is_empty());
+    match form {
+        SignedForm::Raw if has_query => "the path and query exactly as sent",
+        SignedForm::Raw => "the path as sent",
+        SignedForm::Decoded => "the path and the percent-decoded query",
+        SignedForm::Body => "the path and the body",
+    }
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {

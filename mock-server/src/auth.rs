@@ -11,7 +11,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use dt_protocol::target::{first_segment, split_target};
-use dt_protocol::{RejectKind, Rejection, RequestParts, Verifier};
+use dt_protocol::{RejectKind, Rejection, RequestParts, TokenStore, Verifier};
 use serde_json::json;
 
 use crate::error::ApiError;
@@ -125,14 +125,55 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
                 RejectKind::Signature => ApiError::Signature { segment, style },
             };
             let resp = err.into_response();
-            tracing::warn!(method = %method, target = %target, status = resp.status().as_u16(), "rejected: {rejection}");
+            // Diagnose with the private token of the named pair. When the "public" token
+            // sent is in fact a known private token (the pair swapped), diagnose with it
+            // and redact it everywhere it would be shown.
+            let (secret, swapped) = {
+                let tokens = state.tokens.read().unwrap_or_else(|p| p.into_inner());
+                match &rejection {
+                    Rejection::UnknownToken { public } => {
+                        match tokens.tokens().iter().find(|t| same_secret(&t.private, public)) {
+                            Some(t) => (Some(t.private.clone()), true),
+                            None => (None, false),
+                        }
+                    }
+                    _ => (rp.token.as_deref().and_then(|p| tokens.private_for(p)).cloned(), false),
+                }
+            };
+            let mistake = dt_explain::diagnose(&rp, secret.as_ref(), &rejection, now, state.settings.max_skew);
+            let shown = if swapped {
+                Rejection::UnknownToken { public: REDACTED_PRIVATE.to_string() }
+            } else {
+                rejection
+            };
+            if swapped {
+                for h in entry.headers.iter_mut().filter(|h| h.name.eq_ignore_ascii_case(dt_protocol::HEADER_TOKEN)) {
+                    h.value = REDACTED_PRIVATE.to_string();
+                }
+            }
+            let cause = mistake.as_ref().map(|m| format!(" — likely cause: {}", m.id.as_str())).unwrap_or_default();
+            tracing::warn!(method = %method, target = %target, status = resp.status().as_u16(), "rejected: {shown}{cause}");
             entry.status = resp.status().as_u16();
-            entry.reason = Some(rejection.to_string());
-            entry.diagnosis = Some(diagnosis(&rejection));
+            entry.reason = Some(shown.to_string());
+            let mut d = diagnosis(&shown);
+            if let (Some(m), Some(o)) = (mistake, d.as_object_mut()) {
+                o.insert("mistake".into(), serde_json::to_value(m).unwrap_or_default());
+            }
+            entry.diagnosis = Some(d);
             state.journal.record(entry);
             resp
         }
     }
+}
+
+/// What is shown instead of a private token sent as the public one.
+const REDACTED_PRIVATE: &str = "[redacted: a private token was sent as DTAPI-Token]";
+
+/// Constant-time comparison of a known private token with a header value.
+fn same_secret(private: &dt_protocol::Secret, value: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let (a, b) = (private.expose_secret().as_bytes(), value.as_bytes());
+    a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
 /// Support details for a rejection. Holds the public token and dates only.

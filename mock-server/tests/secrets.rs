@@ -106,3 +106,21 @@ async fn private_token_is_never_logged_journaled_or_debug_printed() {
     let token_err = TokenSet::parse_pairs([SECRET]).unwrap_err();
     assert!(!token_err.to_string().contains(SECRET));
 }
+
+#[tokio::test]
+async fn swapped_tokens_never_show_the_private_token() {
+    let lines = capture_logs();
+    let now = datetime!(2024-05-01 12:00:00 UTC);
+    let tokens = TokenSet::parse_pairs([format!("{PUBLIC}:{SECRET}").as_str()]).unwrap();
+    let m = start(MockConfig::new(tokens, MockClock::manual(now))).await;
+    let date = DateFormat::Compact.format(now);
+    // The customer put the private token in DTAPI-Token and keyed the HMAC with the public one.
+    let sig = sign(&Secret::new(PUBLIC), "/status?swapped-test", SECRET, &date);
+    let r = raw(m.addr, "GET", "/status?swapped-test", &[("DTAPI-Token", SECRET), ("DTAPI-Date", &date), ("DTAPI-Signature", &sig)], b"").await;
+    assert_eq!(r.status, 400);
+    let journal = raw(m.addr, "GET", "/_mock/journal", &[], b"").await.text();
+    assert!(journal.contains("swapped-tokens"), "{journal}");
+    assert!(!journal.contains(SECRET), "the journal holds the secret: {journal}");
+    assert!(lines.text().contains("swapped-tokens"));
+    assert!(!lines.text().contains(SECRET), "a log line holds the secret");
+}

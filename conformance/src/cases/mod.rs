@@ -5,6 +5,7 @@
 use crate::case::Case;
 
 pub mod auth;
+pub mod client;
 pub mod status;
 
 /// Builds a [`Case`] from an async fn taking `&Target`.
@@ -26,5 +27,6 @@ pub fn all() -> Vec<Case> {
     let mut v = Vec::new();
     v.extend(auth::cases());
     v.extend(status::cases());
+    v.extend(client::cases());
     v
 }
