@@ -30,6 +30,17 @@ impl Tag {
     }
 }
 
+/// A known, reviewed difference between the reference behaviour a case pins and a
+/// particular appliance version. A case is marked, never deleted: against a matching
+/// appliance its failure is reported as a known divergence instead of a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Divergence {
+    /// Appliance version prefix it applies to, as `/status` reports it (e.g. `7.`).
+    pub versions: &'static str,
+    /// Why, with the evidence.
+    pub reason: &'static str,
+}
+
 /// A boxed future, so cases can be stored in a table.
 pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Failure>> + Send + 'a>>;
 
@@ -44,11 +55,19 @@ pub struct Case {
     pub reference: &'static str,
     /// Where it may run.
     pub tags: &'static [Tag],
+    /// Known divergences on particular appliance versions.
+    pub divergences: &'static [Divergence],
     /// The check.
     pub run: for<'a> fn(&'a Target) -> CaseFuture<'a>,
 }
 
 impl Case {
+    /// The divergence that applies to an appliance version, if any.
+    pub fn divergence_for(&self, version: Option<&str>) -> Option<&'static Divergence> {
+        let v = version?;
+        self.divergences.iter().find(|d| v.starts_with(d.versions))
+    }
+
     /// Whether the case carries a tag.
     pub fn has(&self, tag: Tag) -> bool {
         self.tags.contains(&tag)

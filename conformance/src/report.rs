@@ -101,16 +101,18 @@ pub fn manifest(cases: &[Case]) -> String {
          (needs the mock's clock, journal or faults), `client` (asserts the client's behaviour).\n\n",
     );
     let _ = writeln!(s, "{} cases.\n", cases.len());
-    s.push_str("| id | MUST | reference | tags |\n|---|---|---|---|\n");
+    s.push_str("| id | MUST | reference | tags | known divergences |\n|---|---|---|---|---|\n");
     for c in cases {
         let tags: Vec<&str> = c.tags.iter().map(|t| t.name()).collect();
+        let div: Vec<String> = c.divergences.iter().map(|d| format!("{}: {}", d.versions, d.reason)).collect();
         let _ = writeln!(
             s,
-            "| `{}` | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} |",
             c.id,
             c.must.replace('|', "\\|"),
             c.reference.replace('|', "\\|"),
-            tags.join(", ")
+            tags.join(", "),
+            div.join("; ").replace('|', "\\|")
         );
     }
     s

@@ -25,6 +25,8 @@ pub struct Target {
     pub mock: Option<AppState>,
     /// Whether the target answers the mock's admin API (so mock-only cases can run).
     pub is_mock: bool,
+    /// The appliance's version from `/status`, for known divergences.
+    pub appliance_version: Option<String>,
     _server: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -69,6 +71,7 @@ impl Target {
             http: http_client(tls)?,
             mock: None,
             is_mock: false,
+            appliance_version: None,
             _server: None,
         };
         t.is_mock = t
@@ -76,6 +79,12 @@ impl Target {
             .await
             .map(|(s, _)| s == 200)
             .unwrap_or(false);
+        t.appliance_version = t
+            .send(&Probe::get("/status?includechildren=false&responsedata=version"))
+            .await
+            .ok()
+            .and_then(|ex| ex.json())
+            .and_then(|v| v["version"].as_str().map(str::to_owned));
         Ok(t)
     }
 
@@ -106,6 +115,7 @@ impl Target {
             http: http_client(&TlsOptions::default())?,
             mock: Some(state),
             is_mock: true,
+            appliance_version: Some(dt_mock::routes::status::version().to_string()),
             _server: Some(tx),
         })
     }

@@ -1,8 +1,13 @@
 //! The conformance cases inside `cargo test`, against an in-process mock. Modules:
 //! - here: the whole server registry against the mock;
 //! - `client`: dt-client against the mock (connectivity test outcomes).
+//! - `client_run`: dt-client runs against a fresh mock, requests and output snapshotted.
+//! - `shapes`: one answer per data-endpoint shape from a pinned mock, snapshotted; the
+//!   appliance cases against an appliance with no data.
 
 mod client;
+mod client_run;
+mod shapes;
 
 use dt_conformance::runner::{render, RunOptions};
 use dt_conformance::{cases, run, Target};

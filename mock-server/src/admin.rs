@@ -25,6 +25,10 @@ pub fn router() -> Router<AppState> {
         .route("/faults/{id}", delete(remove_fault))
         .route("/clock", get(get_clock).post(set_clock))
         .route("/reset", post(reset))
+        .route("/inject", post(inject))
+        .route("/demo-ips", get(demo_ips))
+        .route("/", get(crate::ui::page))
+        .route("/ui", get(crate::ui::page))
 }
 
 fn bad_request(message: impl Into<String>) -> Response {
@@ -101,13 +105,53 @@ async fn set_clock(
     }
 }
 
-/// `POST /_mock/reset`: no faults, the clock offset the mock started with, an empty
-/// journal.
+/// `POST /_mock/reset`: the faults and clock offset the mock started with (none, or
+/// its scenario's), an empty journal.
 async fn reset(State(state): State<AppState>) -> Response {
     state.faults.clear();
     state.clock.reset_offset();
+    if let Some(s) = &state.scenario {
+        state.clock.set_offset(state.clock.offset() + s.clock_offset);
+        for f in &s.faults {
+            let _ = state.faults.add(f.clone());
+        }
+    }
     state.journal.clear();
     json_response(StatusCode::OK, &json!({"response": "SUCCESS"}))
+}
+
+/// `POST /_mock/inject` with `{"src": IP, "dest": IP, "host"?: NAME, "kind"?:
+/// "firewall-deny" | "ids-alert" | "edr-detection" | "model-breach"}`: coherent records
+/// at the mock's now (see [`crate::inject`]). 201 with the created ids.
+async fn inject(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let req: crate::inject::InjectRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(format!("not an injection: {e}")),
+    };
+    let now = state.clock.now_ms();
+    let result = {
+        let mut world = state.world.write().unwrap_or_else(|p| p.into_inner());
+        crate::inject::inject(&mut world, &req, now)
+    };
+    match result {
+        Ok(done) => {
+            tracing::info!(kind = done.kind.as_str(), src = %done.src, dest = %done.dest, id = %done.id, "injected");
+            json_response(
+                StatusCode::CREATED,
+                &serde_json::to_value(done).unwrap_or_default(),
+            )
+        }
+        Err(e) => bad_request(e.to_string()),
+    }
+}
+
+/// `GET /_mock/demo-ips`: a client device and a server of the world, for demos.
+async fn demo_ips(State(state): State<AppState>) -> Response {
+    let v = {
+        let world = state.world.read().unwrap_or_else(|p| p.into_inner());
+        crate::inject::demo_ips(&world)
+    };
+    json_response(StatusCode::OK, &v)
 }
 
 async fn health(State(state): State<AppState>) -> Response {
@@ -119,6 +163,8 @@ async fn health(State(state): State<AppState>) -> Response {
             "clock_offset_seconds": state.clock.offset().whole_seconds(),
             "max_skew_seconds": state.settings.max_skew.whole_seconds(),
             "journal_entries": state.journal.len(),
+            "scenario": state.scenario.as_deref(),
+            "faults": state.faults.list().len(),
         }),
     )
 }

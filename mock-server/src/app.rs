@@ -33,7 +33,10 @@ pub fn app(state: AppState) -> Router {
         .route("/login", get(pages::login))
         .route("/403", get(pages::forbidden));
     if state.settings.admin {
-        router = router.nest("/_mock", admin::router());
+        router = router
+            .nest("/_mock", admin::router())
+            // The live page; a nested "/" matches only "/_mock" in axum 0.8.
+            .route("/_mock/", get(crate::ui::page));
     }
     router.merge(appliance).with_state(state)
 }

@@ -11,7 +11,12 @@
 //! - [`faults`]: run-time faults (delay, status, truncation, proxy page, reset).
 //! - [`json`]: the appliance's JSON formatting.
 //! - [`routes`]: appliance endpoint handlers.
-//! - [`admin`]: `/_mock/` routes (D4): health, journal.
+//! - [`admin`]: `/_mock/` routes (D4): health, journal, faults, clock, reset, inject.
+//! - [`admin_cli`]: the `dt-mock fault|clock|reset|inject|journal` commands against a
+//!   running mock.
+//! - [`scenario`]: named presets reproducing customer symptoms (`--scenario`).
+//! - [`inject`]: demo detections added to the world at the mock's now.
+//! - [`ui`]: the live journal page at `/_mock/`.
 //! - [`journal`]: the bounded request journal.
 //! - [`clock`]: the mock's clock, with an offset or under manual control.
 //! - [`tokens`]: accepted token pairs.
@@ -20,18 +25,22 @@
 //! - [`serve`]: the accept loop with limits and graceful shutdown.
 
 pub mod admin;
+pub mod admin_cli;
 pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod faults;
+pub mod inject;
 pub mod journal;
 pub mod json;
 pub mod routes;
+pub mod scenario;
 pub mod serve;
 pub mod state;
 pub mod tls;
 pub mod tokens;
+pub mod ui;
 
 use std::future::Future;
 use std::sync::{Arc, RwLock};
@@ -58,6 +67,10 @@ pub struct MockConfig {
     pub limits: Limits,
     /// The fixture world.
     pub world: dt_world::World,
+    /// Faults installed at start (a scenario's).
+    pub faults: Vec<faults::FaultSpec>,
+    /// The active scenario, if any (see [`scenario::Scenario::apply`]).
+    pub scenario: Option<Arc<scenario::ActiveScenario>>,
 }
 
 impl MockConfig {
@@ -72,6 +85,8 @@ impl MockConfig {
             tls: None,
             journal_capacity: 10_000,
             limits: Limits::default(),
+            faults: Vec::new(),
+            scenario: None,
         }
     }
 }
@@ -93,7 +108,13 @@ impl Mock {
             journal: Arc::new(journal::Journal::new(config.journal_capacity)),
             world: Arc::new(RwLock::new(config.world)),
             faults: Arc::new(faults::Faults::new()),
+            scenario: config.scenario,
         };
+        for spec in config.faults {
+            if let Err(e) = state.faults.add(spec) {
+                tracing::warn!("fault not installed: {e}");
+            }
+        }
         Mock {
             state,
             tls: config.tls,

@@ -1,10 +1,14 @@
 //! `dt-mock`: run the simulator.
 
+mod explain_cli;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use dt_mock::admin_cli::AdminCommand;
+use dt_mock::scenario::Scenario;
 use dt_mock::{
     tls, ErrorStyle, Limits, MockClock, MockConfig, Settings, TokenSet, DEMO_PRIVATE, DEMO_PUBLIC,
 };
@@ -29,8 +33,21 @@ struct Cli {
 enum Command {
     /// Run the mock (the default when no subcommand is given).
     Serve(ServeArgs),
+    /// Say whether the appliance would accept a captured request, and why not.
+    Explain(explain_cli::ExplainArgs),
     /// Write a generated world of any size to a directory (serve it with --world).
     Generate(GenerateArgs),
+    /// List the built-in scenarios (start one with --scenario NAME).
+    Scenarios(ScenariosArgs),
+    #[command(flatten)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Args)]
+struct ScenariosArgs {
+    /// Print every scenario's full settings as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +120,10 @@ struct ServeArgs {
     /// by default the world is shifted so that it ends now.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     anchor: Option<time::OffsetDateTime>,
+    /// Start with a scenario reproducing a customer symptom: a built-in name (see
+    /// `dt-mock scenarios`) or a scenario file (PATH.toml).
+    #[arg(long, value_name = "NAME|PATH")]
+    scenario: Option<String>,
     /// Test only: sort the query before verifying, a deliberately broken verifier that
     /// the conformance suite must catch.
     #[arg(long, hide = true)]
@@ -130,8 +151,37 @@ async fn main() -> Result<()> {
     match cli.command {
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Generate(args)) => generate(args),
+        Some(Command::Explain(args)) => {
+            if !explain_cli::run(args)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Some(Command::Scenarios(args)) => scenarios(args),
+        Some(Command::Admin(cmd)) => {
+            if let Err(e) = dt_mock::admin_cli::run(cmd).await {
+                eprintln!("error: {e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         None => serve(cli.serve).await,
     }
+}
+
+fn scenarios(args: ScenariosArgs) -> Result<()> {
+    let all = dt_mock::scenario::builtin();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(());
+    }
+    let width = all.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for s in &all {
+        println!("{:width$}  {}", s.name, s.symptom);
+    }
+    println!();
+    println!("Start one with: dt-mock --scenario NAME (or --scenario PATH.toml)");
+    Ok(())
 }
 
 fn generate(args: GenerateArgs) -> Result<()> {
@@ -193,10 +243,45 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if args.max_skew.is_negative() {
         bail!("--max-skew must not be negative");
     }
+    let scenario = match &args.scenario {
+        Some(name) => Some(Scenario::find(name)?),
+        None => None,
+    };
+    if scenario.as_ref().is_some_and(|s| s.tls.is_some()) && tls_config.is_some() {
+        bail!("this scenario serves its own certificate: drop --tls / --tls-cert");
+    }
 
     let clock = MockClock::system(args.clock_offset);
+    let mut ca_path = tls_config.as_ref().and_then(|(_, p)| p.clone());
+    let mut config = MockConfig {
+        settings: Settings {
+            max_skew: args.max_skew,
+            error_style: args.error_style,
+            admin: !args.no_admin,
+            sort_query_before_verify: args.broken_sort_query,
+            ..Settings::default()
+        },
+        tokens,
+        clock: clock.clone(),
+        tls: tls_config.map(|(c, _)| c),
+        journal_capacity: args.journal_capacity,
+        limits: Limits::default(),
+        // Replaced below, once the scenario has set the clock.
+        world: dt_world::World::default_world(Some(0)),
+        faults: Vec::new(),
+        scenario: None,
+    };
+    let applied = match &scenario {
+        Some(s) => Some(s.apply(&mut config)?),
+        None => None,
+    };
+    if let Some(pem) = applied.as_ref().and_then(|a| a.ca_pem.as_ref()) {
+        std::fs::write(&args.tls_ca_out, pem)
+            .with_context(|| format!("writing the CA to {}", args.tls_ca_out.display()))?;
+        ca_path = Some(args.tls_ca_out.clone());
+    }
     let anchor = dt_mock::clock::to_ms(args.anchor.unwrap_or_else(|| clock.now()));
-    let world = match &args.world {
+    config.world = match &args.world {
         Some(dir) => dt_world::World::load_dir(dir, Some(anchor))
             .with_context(|| format!("loading the world in {}", dir.display()))?,
         None => dt_world::World::default_world(Some(anchor)),
@@ -206,7 +291,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let scheme = if tls_config.is_some() {
+    let scheme = if config.tls.is_some() {
         "https"
     } else {
         "http"
@@ -223,19 +308,42 @@ async fn serve(args: ServeArgs) -> Result<()> {
     };
     // The one line scripts wait for; everything else goes to stderr.
     println!("listening on {scheme}://{host}:{}", addr.port());
+    let rotated = applied.as_ref().and_then(|a| a.rotated.clone());
     if demo {
         println!("api key (public token):  {DEMO_PUBLIC}");
-        println!("api secret (private token): {DEMO_PRIVATE}");
+        match &rotated {
+            Some((_, new)) => println!(
+                "api secret (private token): {new} (rotated by the scenario; {DEMO_PRIVATE} is rejected)"
+            ),
+            None => println!("api secret (private token): {DEMO_PRIVATE}"),
+        }
     } else {
-        for t in TokenSet::tokens(&tokens) {
-            println!(
-                "api key (public token):  {} (private token from your configuration)",
-                t.public
-            );
+        for t in TokenSet::tokens(&config.tokens) {
+            let private = match &rotated {
+                Some((public, new)) if *public == t.public => {
+                    format!("private token rotated by the scenario to {new}")
+                }
+                _ => "private token from your configuration".to_string(),
+            };
+            println!("api key (public token):  {} ({private})", t.public);
         }
     }
-    if let Some((_, Some(ca))) = &tls_config {
+    if let Some(ca) = &ca_path {
         println!("CA certificate: {}", ca.display());
+    }
+    if let (Some(s), Some(a)) = (&scenario, &applied) {
+        println!("scenario: {} ({})", s.name, s.symptom);
+        println!(
+            "  dt-client test reports: {}; dt-client run reports: {}",
+            s.test_result(),
+            s.expected_error
+        );
+        for note in &a.notes {
+            println!("  {note}");
+        }
+    }
+    if !args.no_admin {
+        println!("live journal: {scheme}://{host}:{}/_mock/", addr.port());
     }
     if args.clock_offset != time::Duration::ZERO {
         println!("clock offset: {}s", args.clock_offset.whole_seconds());
@@ -243,21 +351,6 @@ async fn serve(args: ServeArgs) -> Result<()> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
 
-    let config = MockConfig {
-        settings: Settings {
-            max_skew: args.max_skew,
-            error_style: args.error_style,
-            admin: !args.no_admin,
-            sort_query_before_verify: args.broken_sort_query,
-            ..Settings::default()
-        },
-        tokens,
-        clock,
-        tls: tls_config.map(|(c, _)| c),
-        journal_capacity: args.journal_capacity,
-        limits: Limits::default(),
-        world,
-    };
     dt_mock::run(listener, config, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");

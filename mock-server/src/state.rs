@@ -52,4 +52,6 @@ pub struct AppState {
     pub faults: Arc<crate::faults::Faults>,
     /// The fixture world the data endpoints serve.
     pub world: Arc<RwLock<dt_world::World>>,
+    /// The scenario the mock started with, if any.
+    pub scenario: Option<Arc<crate::scenario::ActiveScenario>>,
 }

@@ -1693,8 +1693,8 @@ mod tests {
             if devices >= 12 {
                 assert_eq!(w.search().len(), records, "{devices} devices");
                 assert!(!w.breaches().is_empty());
-            } else {
-                assert!(w.search().len() <= records.max(1) * 2);
+            } else if devices > 0 {
+                assert!(w.search().len() >= records, "{devices} devices");
             }
         }
     }

@@ -298,6 +298,11 @@ impl SearchStore {
                 value: TermValue::Word(v) | TermValue::Phrase(v),
             } => {
                 let f = INDEXED_FIELDS.iter().position(|x| x == field)?;
+                // dt-search also matches numerically equal numbers ("443" = "443.0"),
+                // which an exact-text index cannot answer: scan for numeric terms.
+                if v.trim().parse::<f64>().is_ok() {
+                    return None;
+                }
                 let Some(list) = self.postings[f].get(v.to_lowercase().as_str()) else {
                     return Some(Vec::new());
                 };
@@ -625,68 +630,9 @@ pub(crate) fn probe_of_index(index: &str) -> Option<&str> {
 pub(crate) mod tests {
     use super::*;
 
-    /// A reference evaluator with the semantics dt-search documents (exact,
-    /// case-insensitive terms; numeric ranges), so the planner can be tested before
-    /// and independently of the real one.
-    pub(crate) fn ref_matches(q: &Query, doc: &dyn Document) -> bool {
-        match q {
-            Query::All => true,
-            Query::Term { field: None, value } => {
-                let msg = doc.message().to_lowercase();
-                match value {
-                    TermValue::Word(v) | TermValue::Phrase(v) | TermValue::Wildcard(v) => {
-                        msg.contains(&v.to_lowercase())
-                    }
-                }
-            }
-            Query::Term {
-                field: Some(field),
-                value,
-            } => {
-                let mut hit = false;
-                doc.for_each_value(field, &mut |s| {
-                    hit |= match value {
-                        TermValue::Word(v) | TermValue::Phrase(v) => {
-                            s.to_lowercase() == v.to_lowercase()
-                        }
-                        TermValue::Wildcard(p) => {
-                            let p = p.to_lowercase();
-                            let s = s.to_lowercase();
-                            match p.strip_suffix('*') {
-                                Some(prefix) => s.starts_with(prefix),
-                                None => s == p,
-                            }
-                        }
-                    }
-                });
-                hit
-            }
-            Query::Range {
-                field,
-                lower,
-                upper,
-            } => {
-                let mut hit = false;
-                doc.for_each_value(field, &mut |s| {
-                    let Ok(x) = s.parse::<f64>() else { return };
-                    let lo = match lower {
-                        dt_search::Bound::Unbounded => true,
-                        dt_search::Bound::Inclusive(b) => b.parse::<f64>().is_ok_and(|b| x >= b),
-                        dt_search::Bound::Exclusive(b) => b.parse::<f64>().is_ok_and(|b| x > b),
-                    };
-                    let hi = match upper {
-                        dt_search::Bound::Unbounded => true,
-                        dt_search::Bound::Inclusive(b) => b.parse::<f64>().is_ok_and(|b| x <= b),
-                        dt_search::Bound::Exclusive(b) => b.parse::<f64>().is_ok_and(|b| x < b),
-                    };
-                    hit |= lo && hi;
-                });
-                hit
-            }
-            Query::And(cs) => cs.iter().all(|c| ref_matches(c, doc)),
-            Query::Or(cs) => cs.iter().any(|c| ref_matches(c, doc)),
-            Query::Not(c) => !ref_matches(c, doc),
-        }
+    /// The real evaluator, as the endpoints use it.
+    pub(crate) fn dt_matches(q: &Query, doc: &dyn Document) -> bool {
+        dt_search::matches(q, doc)
     }
 
     pub(crate) fn term(field: &str, v: &str) -> Query {
@@ -750,6 +696,7 @@ pub(crate) mod tests {
             term("@fields.dest_ip", "10.0.0.1"),
         ]);
         assert_eq!(s.plan(&q, w).unwrap().len(), 3);
+        assert!(s.plan(&term("@fields.src_ip", "443"), w).is_none(), "numeric terms scan");
         let q = Query::And(vec![
             term("@fields.src_ip", "10.0.0.1"),
             term("@fields.dest_ip", "10.0.0.3"),
@@ -781,7 +728,7 @@ pub(crate) mod tests {
                 from_us: 0,
                 to_us: i64::MAX,
             },
-            &ref_matches,
+            &dt_matches,
         );
         let times: Vec<i64> = all
             .ids
@@ -793,10 +740,10 @@ pub(crate) mod tests {
             from_us: base + 2_000_000,
             to_us: base + 3_000_000,
         };
-        assert_eq!(s.search(&q, w, &ref_matches).ids.len(), 1);
+        assert_eq!(s.search(&q, w, &dt_matches).ids.len(), 1);
         assert_eq!(
-            s.search(&q, w, &ref_matches).ids,
-            s.search_linear_scan(&q, w, &ref_matches).ids
+            s.search(&q, w, &dt_matches).ids,
+            s.search_linear_scan(&q, w, &dt_matches).ids
         );
     }
 
@@ -819,7 +766,7 @@ pub(crate) mod tests {
                     from_us: 0,
                     to_us: i64::MAX
                 },
-                &ref_matches
+                &dt_matches
             )
             .ids,
             vec![id]

@@ -11,6 +11,8 @@
 //! changed. Signatures carry the real time (the transport's clock) while the windows
 //! follow the virtual clock, so a 2024 schedule passes the mock's skew check.
 
+#![allow(clippy::result_large_err)] // `Failure` carries the exchange that shows it; not a hot path.
+
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -50,7 +52,7 @@ pub fn cases() -> Vec<Case> {
         case!("client.skip.empty-ips", "A query whose %IPS% list is empty MUST NOT be sent and is reported skipped, while the hostname query still runs (D8).", "D8; semantics §9.17", [Client], skip_empty_ips),
         case!("client.identifiers.grown-ip-set", "An IP added during the run MUST appear in later windows' queries only; no window is re-issued (D6, D8).", "D6, D8; semantics §9.18", [Client], grown_ip_set),
         case!("client.limit.events-and-alerts-separately", "With limit 3, five matching events and five matching breaches MUST give 3 events and 3 alerts, each cut reported (D10).", "D10, D7; semantics §9.9-10", [Client], limit_separately),
-        case!("client.fieldmap.msg_s-then-syslogmessage", "The default map MUST take description from msg_s when present and non-empty, else SyslogMessage, else leave it absent (D12; the guide's ['msg_s','SyslogMessage']).", "D12; semantics §9.21-22", [Client], fieldmap_default_order),
+        case!("client.fieldmap.msg_s-then-syslogmessage", "The default map MUST take description from msg_s when present and non-empty, else from SyslogMessage, before any later candidate (D12; the guide's ['msg_s','SyslogMessage']).", "D12; semantics §9.21-22", [Client], fieldmap_default_order),
         case!("client.fieldmap.user-order-wins", "A user field map MUST replace the default for the fields it names, in its order, and leave other fields on the default (D12).", "D12; semantics §9.24", [Client], fieldmap_user_order),
         case!("client.time.adjustment-positive", "With E=+120 s windows MUST go out shifted by -120 s and a record's time t MUST come back as t+120 s (D7).", "D7; semantics §9.19", [Client], adjustment_positive),
         case!("client.time.adjustment-negative", "With E=-90 s windows MUST go out shifted by +90 s and a record's time t MUST come back as t-90 s (D7).", "D7; semantics §9.19", [Client], adjustment_negative),
@@ -615,7 +617,7 @@ async fn wire_formats(t: &Target) -> Result<(), Failure> {
         .journal
         .iter()
         .find_map(|e| decode_advanced_search_target(&e.target))
-        .ok_or_else(|| fail("an advanced search", &r.journal.len()))?;
+        .ok_or_else(|| fail("an advanced search", r.journal.len()))?;
     eq("advanced-search JSON", q.to_string(), json!({"search": "@fields.src_ip:(\"192.0.2.4\") OR @fields.dest_ip:(\"192.0.2.4\")", "fields": [], "offset": 0, "timeframe": "custom", "time": {"from": "2024-05-04T11:55:00.000Z", "to": "2024-05-04T12:00:00.000Z"}, "size": 10000}).to_string())?;
     let seg = r
         .journal
@@ -1029,17 +1031,22 @@ async fn fieldmap_default_order(t: &Target) -> Result<(), Failure> {
     let r = fieldmap_run(t, 13, false).await?;
     all_accepted(&r.journal)?;
     let d: Vec<Option<String>> = by_time(&r).iter().map(|e| e.description.clone()).collect();
-    // The fourth record has neither column; the default map then falls back to the
-    // raw log line (@message), which holds its only value.
     eq(
         "descriptions",
-        d,
+        d[..3].to_vec(),
         vec![
             Some("from msg_s".into()),
             Some("only SyslogMessage".into()),
             Some("msg_s empty".into()),
-            Some("192.0.2.13\tneither".into()),
         ],
+    )?;
+    // The fourth record has neither column; the default map then falls back to its
+    // last candidate, the raw log line (@message: epoch, then the field values).
+    let last = d.get(3).cloned().flatten().unwrap_or_default();
+    check(
+        last.ends_with("\t192.0.2.13\tneither"),
+        "the @message fallback",
+        last,
     )
 }
 
@@ -1216,17 +1223,23 @@ async fn flow_msi_modelbreaches(t: &Target) -> Result<(), Failure> {
         .map(|e| (e.kind, e.source, e.id.clone()))
         .collect();
     eq(
-        "alert then events",
+        "the alert, then the breach's connection as an event",
         got,
         vec![
             (Kind::Alert, Source::ModelBreaches, pbid.to_string()),
-            (Kind::Event, Source::Details, pbid.to_string()),
             (
                 Kind::Event,
                 Source::Details,
                 format!("{uid}:connection:{}", ms(s + Duration::seconds(20))),
             ),
         ],
+    )?;
+    // The policybreach event that /details?pbid= puts first names the device only by
+    // did (no IP, no hostname), so D10 cannot correlate it: it is suspicious, dropped.
+    eq(
+        "suspicious dropped (the policybreach event)",
+        r.report.summary.results.suspicious_dropped,
+        1,
     )?;
     let alert = &r.events[0];
     eq("alert src_ip", alert.src_ip.clone(), Some(ip))?;
@@ -1422,17 +1435,19 @@ async fn error_5xx_window_4(t: &Target) -> Result<(), Failure> {
         vec![
             ("modelbreaches".into(), Some("server".into()), 3),
             ("IP Query".into(), Some("server".into()), 3),
+            ("Hostname Query".into(), None, 0),
         ],
     )?;
     let sum = &r.report.summary;
     eq("failed windows", sum.windows_failed, 1)?;
     check(
-        r.report
-            .outcomes
-            .iter()
-            .filter(|o| o.window != 4)
-            .all(|o| o.status == QueryStatus::Issued),
-        "every other window issued",
+        r.report.outcomes.iter().filter(|o| o.window != 4).all(|o| {
+            !matches!(
+                o.status,
+                QueryStatus::Failed { .. } | QueryStatus::NotSent { .. }
+            )
+        }),
+        "every other window without failures",
         &r.report.outcomes,
     )?;
     eq("events after the outage", r.events.len(), 1)
@@ -1543,6 +1558,7 @@ async fn error_timeout_window_4(t: &Target) -> Result<(), Failure> {
         vec![
             ("modelbreaches".into(), Some("timeout".into()), 3),
             ("IP Query".into(), None, 1),
+            ("Hostname Query".into(), None, 0),
         ],
     )?;
     // The held requests may reach the journal late or never; every other one is there.

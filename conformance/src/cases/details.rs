@@ -91,7 +91,10 @@ fn within(ex: &Exchange, events: &[Value], s: i64, e: i64) -> Result<(), Failure
 fn second_window(events: &[Value]) -> (i64, i64) {
     let s = events.iter().map(timems).min().unwrap_or_default();
     let e = events.iter().map(timems).max().unwrap_or_default();
-    (s - s.rem_euclid(1000), e + (1000 - e.rem_euclid(1000)) % 1000)
+    (
+        s - s.rem_euclid(1000),
+        e + (1000 - e.rem_euclid(1000)) % 1000,
+    )
 }
 
 async fn requires_subject(t: &Target) -> Result<(), Failure> {
@@ -123,12 +126,22 @@ async fn eventtype_default(t: &Target) -> Result<(), Failure> {
         "every event with action and eventType \"connection\"",
         || ex.summary(),
     )?;
-    let (ex2, explicit) = get_array(t, format!("/details?did={did}&count=50&eventtype=connection")).await?;
+    let (ex2, explicit) = get_array(
+        t,
+        format!("/details?did={did}&count=50&eventtype=connection"),
+    )
+    .await?;
     check(
         events_key(&explicit) == events_key(&events),
         &ex2,
         "the same events as without eventtype",
-        || format!("{} events vs {} without eventtype", explicit.len(), events.len()),
+        || {
+            format!(
+                "{} events vs {} without eventtype",
+                explicit.len(),
+                events.len()
+            )
+        },
     )
 }
 
@@ -151,7 +164,10 @@ async fn time_pairs_required(t: &Target) -> Result<(), Failure> {
 async fn count_with_window(t: &Target) -> Result<(), Failure> {
     let (did, _, events) = device_with_events(t).await?;
     let (s, e) = second_window(&events);
-    let (from, to) = (enc(&fmt_ms(s, DateFormat::Spaced)), enc(&fmt_ms(e, DateFormat::Spaced)));
+    let (from, to) = (
+        enc(&fmt_ms(s, DateFormat::Spaced)),
+        enc(&fmt_ms(e, DateFormat::Spaced)),
+    );
     for q in [
         format!("starttime={s}&endtime={e}&count=5"),
         format!("count=5&from={from}&to={to}"),
@@ -193,9 +209,12 @@ async fn connection_shape(t: &Target) -> Result<(), Failure> {
             && e["destinationDevice"].is_object()
             && e["source"].is_string()
             && e["destination"].is_string();
-        check(ok, &ex, "every connection event with the documented keys", || {
-            format!("event {e}")
-        })?;
+        check(
+            ok,
+            &ex,
+            "every connection event with the documented keys",
+            || format!("event {e}"),
+        )?;
     }
     Ok(())
 }
@@ -207,9 +226,12 @@ async fn nested_time_string(t: &Target) -> Result<(), Failure> {
         .flat_map(|e| [&e["sourceDevice"], &e["destinationDevice"]])
         .filter(|d| d.get("did").is_some())
         .collect();
-    check(!known.is_empty(), &ex, "events naming the queried device as an end", || {
-        "no nested device with a did".into()
-    })?;
+    check(
+        !known.is_empty(),
+        &ex,
+        "events naming the queried device as an end",
+        || "no nested device with a did".into(),
+    )?;
     let bad: Vec<&&Value> = known
         .iter()
         .filter(|d| {
@@ -218,9 +240,12 @@ async fn nested_time_string(t: &Target) -> Result<(), Failure> {
                 .is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
         })
         .collect();
-    check(bad.is_empty(), &ex, "nested device time as a string of epoch ms", || {
-        format!("nested devices {bad:?}")
-    })
+    check(
+        bad.is_empty(),
+        &ex,
+        "nested device time as a string of epoch ms",
+        || format!("nested devices {bad:?}"),
+    )
 }
 
 async fn window_ms(t: &Target) -> Result<(), Failure> {
@@ -228,20 +253,29 @@ async fn window_ms(t: &Target) -> Result<(), Failure> {
     let s = timems(&events[0]);
     let e = timems(&events[events.len() - 1]);
     let (ex, got) = get_array(t, format!("/details?did={did}&starttime={s}&endtime={e}")).await?;
-    check(!got.is_empty(), &ex, "the discovered events in their own window", || {
-        "an empty array".into()
-    })?;
+    check(
+        !got.is_empty(),
+        &ex,
+        "the discovered events in their own window",
+        || "an empty array".into(),
+    )?;
     within(&ex, &got, s, e)
 }
 
 async fn window_from_to(t: &Target) -> Result<(), Failure> {
     let (did, _, events) = device_with_events(t).await?;
     let (s, e) = second_window(&events);
-    let (from, to) = (enc(&fmt_ms(s, DateFormat::Spaced)), enc(&fmt_ms(e, DateFormat::Spaced)));
+    let (from, to) = (
+        enc(&fmt_ms(s, DateFormat::Spaced)),
+        enc(&fmt_ms(e, DateFormat::Spaced)),
+    );
     let (ex, got) = get_array(t, format!("/details?did={did}&from={from}&to={to}")).await?;
-    check(!got.is_empty(), &ex, "the discovered events in their own window", || {
-        "an empty array".into()
-    })?;
+    check(
+        !got.is_empty(),
+        &ex,
+        "the discovered events in their own window",
+        || "an empty array".into(),
+    )?;
     within(&ex, &got, s, e)
 }
 
@@ -249,12 +283,18 @@ async fn window_forms_agree(t: &Target) -> Result<(), Failure> {
     let (did, _, events) = device_with_events(t).await?;
     let (s, e) = second_window(&events);
     let (_, by_ms) = get_array(t, format!("/details?did={did}&starttime={s}&endtime={e}")).await?;
-    let (from, to) = (enc(&fmt_ms(s, DateFormat::Spaced)), enc(&fmt_ms(e, DateFormat::Spaced)));
+    let (from, to) = (
+        enc(&fmt_ms(s, DateFormat::Spaced)),
+        enc(&fmt_ms(e, DateFormat::Spaced)),
+    );
     let (ex, by_str) = get_array(t, format!("/details?did={did}&from={from}&to={to}")).await?;
     check(
         events_key(&by_ms) == events_key(&by_str),
         &ex,
-        format!("the same {} events as starttime={s}&endtime={e}", by_ms.len()),
+        format!(
+            "the same {} events as starttime={s}&endtime={e}",
+            by_ms.len()
+        ),
         || format!("{} events", by_str.len()),
     )
 }
@@ -266,9 +306,12 @@ async fn window_inclusive(t: &Target) -> Result<(), Failure> {
     let (ex, got) = get_array(t, format!("/details?did={did}&starttime={s}&endtime={e}")).await?;
     let want: BTreeSet<(i64, String)> = events_key(&events).into_iter().collect();
     let have: BTreeSet<(i64, String)> = events_key(&got).into_iter().collect();
-    check(want.is_subset(&have), &ex, "the events at exactly starttime and endtime included", || {
-        format!("missing {:?}", want.difference(&have).collect::<Vec<_>>())
-    })
+    check(
+        want.is_subset(&have),
+        &ex,
+        "the events at exactly starttime and endtime included",
+        || format!("missing {:?}", want.difference(&have).collect::<Vec<_>>()),
+    )
 }
 
 async fn count_limits(t: &Target) -> Result<(), Failure> {
@@ -294,9 +337,12 @@ async fn default_count(t: &Target) -> Result<(), Failure> {
     }
     let (did, n) = busiest.unwrap_or_default();
     let (ex, more) = get_array(t, format!("/details?did={did}&count=1000")).await?;
-    check(n == 100 && more.len() > 100, &ex, "a busy device with 100 events by default and more with count=1000", || {
-        format!("did {did}: {n} by default, {} with count=1000", more.len())
-    })
+    check(
+        n == 100 && more.len() > 100,
+        &ex,
+        "a busy device with 100 events by default and more with count=1000",
+        || format!("did {did}: {n} by default, {} with count=1000", more.len()),
+    )
 }
 
 async fn pbid_events(t: &Target) -> Result<(), Failure> {
@@ -315,7 +361,8 @@ async fn pbid_events(t: &Target) -> Result<(), Failure> {
         || ex.summary(),
     )?;
     check(
-        got.iter().all(|e| e["eventType"].is_string() && e["timems"].is_i64()),
+        got.iter()
+            .all(|e| e["eventType"].is_string() && e["timems"].is_i64()),
         &ex,
         "every event with eventType and timems",
         || ex.summary(),
@@ -324,40 +371,74 @@ async fn pbid_events(t: &Target) -> Result<(), Failure> {
 
 async fn filter_uid(t: &Target) -> Result<(), Failure> {
     let (did, _, events) = device_with_events(t).await?;
-    let uid = events[events.len() - 1]["uid"].as_str().unwrap_or_default().to_string();
+    let uid = events[events.len() - 1]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let (ex, got) = get_array(t, format!("/details?did={did}&uid={}&count=50", enc(&uid))).await?;
-    check(!got.is_empty() && got.iter().all(|e| e["uid"] == uid.as_str()), &ex, format!("only the connection {uid}"), || {
-        format!("uids {:?}", got.iter().map(|e| &e["uid"]).collect::<Vec<_>>())
-    })
+    check(
+        !got.is_empty() && got.iter().all(|e| e["uid"] == uid.as_str()),
+        &ex,
+        format!("only the connection {uid}"),
+        || {
+            format!(
+                "uids {:?}",
+                got.iter().map(|e| &e["uid"]).collect::<Vec<_>>()
+            )
+        },
+    )
 }
 
 async fn filter_destinationport(t: &Target) -> Result<(), Failure> {
     let (did, _, events) = device_with_events(t).await?;
     let port = events[0]["destinationPort"].as_u64().unwrap_or_default();
-    let (ex, got) = get_array(t, format!("/details?did={did}&destinationport={port}&count=50")).await?;
+    let (ex, got) = get_array(
+        t,
+        format!("/details?did={did}&destinationport={port}&count=50"),
+    )
+    .await?;
     check(
-        !got.is_empty() && got.iter().all(|e| e["destinationPort"].as_u64() == Some(port)),
+        !got.is_empty()
+            && got
+                .iter()
+                .all(|e| e["destinationPort"].as_u64() == Some(port)),
         &ex,
         format!("only events with destinationPort {port}"),
-        || format!("ports {:?}", got.iter().map(|e| &e["destinationPort"]).collect::<Vec<_>>()),
+        || {
+            format!(
+                "ports {:?}",
+                got.iter()
+                    .map(|e| &e["destinationPort"])
+                    .collect::<Vec<_>>()
+            )
+        },
     )
 }
 
 async fn eventtype_invalid(t: &Target) -> Result<(), Failure> {
     let (did, _, _) = device_with_events(t).await?;
-    let ex = get(t, format!("/details?did={did}&eventtype=dtconformancebogus")).await?;
+    let ex = get(
+        t,
+        format!("/details?did={did}&eventtype=dtconformancebogus"),
+    )
+    .await?;
     is_input_error(&ex)
 }
 
 async fn eventtype_modelbreach(t: &Target) -> Result<(), Failure> {
     let (_, breaches, _, _) = recent_breaches(t, "").await?;
     let b = &breaches[0];
-    let (pbid, did) = (b["pbid"].as_u64().unwrap_or_default(), b["device"]["did"].as_u64().unwrap_or_default());
+    let (pbid, did) = (
+        b["pbid"].as_u64().unwrap_or_default(),
+        b["device"]["did"].as_u64().unwrap_or_default(),
+    );
     let (ex, got) = get_array(t, format!("/details?did={did}&eventtype=modelbreach")).await?;
     check(
         got.iter().all(|e| {
             e["eventType"] == "policybreach"
-                && e["devices"].as_array().is_some_and(|d| d.iter().any(|x| x.as_u64() == Some(did)))
+                && e["devices"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().any(|x| x.as_u64() == Some(did)))
         }) && got.iter().any(|e| e["pbid"].as_u64() == Some(pbid)),
         &ex,
         format!("policybreach events of device {did}, including breach {pbid}"),
@@ -368,12 +449,16 @@ async fn eventtype_modelbreach(t: &Target) -> Result<(), Failure> {
 async fn eventtype_unusual(t: &Target) -> Result<(), Failure> {
     let (_, breaches, _, _) = recent_breaches(t, "").await?;
     let did = breaches[0]["device"]["did"].as_u64().unwrap_or_default();
-    let (ex, got) = get_array(t, format!("/details?did={did}&eventtype=unusualconnection&count=1000")).await?;
+    let (ex, got) = get_array(
+        t,
+        format!("/details?did={did}&eventtype=unusualconnection&count=1000"),
+    )
+    .await?;
     check(
         !got.is_empty()
-            && got
-                .iter()
-                .all(|e| e["eventType"] == "unusualconnection" && e["action"] == "unusualconnection"),
+            && got.iter().all(|e| {
+                e["eventType"] == "unusualconnection" && e["action"] == "unusualconnection"
+            }),
         &ex,
         format!("a non-empty array of unusualconnection events for breach device {did}"),
         || ex.summary(),
@@ -383,10 +468,22 @@ async fn eventtype_unusual(t: &Target) -> Result<(), Failure> {
 async fn direction_relative(t: &Target) -> Result<(), Failure> {
     let (did, ex, events) = device_with_events(t).await?;
     for e in &events {
-        let want = if e["sdid"].as_u64() == Some(did) { "out" } else { "in" };
-        check(e["direction"] == want, &ex, format!("direction {want} for did {did}"), || {
-            format!("event {} has sdid {} ddid {} direction {}", e["uid"], e["sdid"], e["ddid"], e["direction"])
-        })?;
+        let want = if e["sdid"].as_u64() == Some(did) {
+            "out"
+        } else {
+            "in"
+        };
+        check(
+            e["direction"] == want,
+            &ex,
+            format!("direction {want} for did {did}"),
+            || {
+                format!(
+                    "event {} has sdid {} ddid {} direction {}",
+                    e["uid"], e["sdid"], e["ddid"], e["direction"]
+                )
+            },
+        )?;
     }
     Ok(())
 }
@@ -398,9 +495,16 @@ async fn unknown_did(t: &Target) -> Result<(), Failure> {
 
 async fn responsedata_details(t: &Target) -> Result<(), Failure> {
     let (did, _, _) = device_with_events(t).await?;
-    let (ex, got) = get_array(t, format!("/details?did={did}&count=3&responsedata=uid%2Ctimems")).await?;
+    let (ex, got) = get_array(
+        t,
+        format!("/details?did={did}&count=3&responsedata=uid%2Ctimems"),
+    )
+    .await?;
     check(
-        !got.is_empty() && got.iter().all(|e| keys_within(e, &["uid", "timems"]) && e["timems"].is_i64()),
+        !got.is_empty()
+            && got
+                .iter()
+                .all(|e| keys_within(e, &["uid", "timems"]) && e["timems"].is_i64()),
         &ex,
         "a non-empty array of events holding only uid and timems",
         || ex.summary(),

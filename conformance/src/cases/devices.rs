@@ -225,7 +225,10 @@ async fn shape(t: &Target) -> Result<(), Failure> {
     for d in &devices {
         let ips_ok = d["ips"].as_array().is_some_and(|ips| {
             ips.iter().all(|u| {
-                u["ip"].is_string() && u["timems"].is_i64() && u["time"].is_string() && u["sid"].is_i64()
+                u["ip"].is_string()
+                    && u["timems"].is_i64()
+                    && u["time"].is_string()
+                    && u["sid"].is_i64()
             })
         });
         let ok = d["did"].is_u64()
@@ -254,15 +257,23 @@ async fn ips_time_pairs(t: &Target) -> Result<(), Failure> {
                 (Some(ms), Some(s)) => s == fmt_ms(ms, DateFormat::Spaced),
                 _ => false,
             };
-            check(ok, &ex, "ips[].time equal to ips[].timems as YYYY-MM-DD HH:MM:SS", || {
-                format!("device {} has ips entry {u}", d["did"])
-            })?;
+            check(
+                ok,
+                &ex,
+                "ips[].time equal to ips[].timems as YYYY-MM-DD HH:MM:SS",
+                || format!("device {} has ips entry {u}", d["did"]),
+            )?;
         }
         check(
             d["time"].as_i64() <= d["endtime"].as_i64(),
             &ex,
             "time (first seen) <= endtime (last seen)",
-            || format!("device {} has time {} and endtime {}", d["did"], d["time"], d["endtime"]),
+            || {
+                format!(
+                    "device {} has time {} and endtime {}",
+                    d["did"], d["time"], d["endtime"]
+                )
+            },
         )?;
     }
     Ok(())
@@ -290,7 +301,13 @@ async fn filter_ip(t: &Target) -> Result<(), Failure> {
         got.iter().all(|x| x["ip"] == ip) && got.iter().any(|x| did_of(x) == did),
         &ex,
         format!("only devices with ip {ip}, including did {did:?}"),
-        || format!("dids {:?} with ips {:?}", dids(&got), got.iter().map(|x| &x["ip"]).collect::<Vec<_>>()),
+        || {
+            format!(
+                "dids {:?} with ips {:?}",
+                dids(&got),
+                got.iter().map(|x| &x["ip"]).collect::<Vec<_>>()
+            )
+        },
     )
 }
 
@@ -334,7 +351,12 @@ async fn filter_sid(t: &Target) -> Result<(), Failure> {
         !got.is_empty() && got.iter().all(|x| x["sid"].as_i64() == Some(sid)),
         &ex,
         format!("a non-empty array of devices all with sid {sid}"),
-        || format!("sids {:?}", got.iter().map(|x| &x["sid"]).collect::<Vec<_>>()),
+        || {
+            format!(
+                "sids {:?}",
+                got.iter().map(|x| &x["sid"]).collect::<Vec<_>>()
+            )
+        },
     )
 }
 
@@ -356,12 +378,27 @@ async fn priority_omitted(t: &Target) -> Result<(), Failure> {
         .iter()
         .filter(|d| d.get("priority").is_some_and(|p| p.as_f64() == Some(0.0)))
         .collect();
-    check(zero.is_empty(), &ex, "no device with \"priority\": 0", || {
-        format!("dids with priority 0: {:?}", zero.iter().map(|d| &d["did"]).collect::<Vec<_>>())
-    })
+    check(
+        zero.is_empty(),
+        &ex,
+        "no device with \"priority\": 0",
+        || {
+            format!(
+                "dids with priority 0: {:?}",
+                zero.iter().map(|d| &d["did"]).collect::<Vec<_>>()
+            )
+        },
+    )
 }
 
-const OPTIONAL: [&str; 6] = ["macaddress", "hostname", "devicelabel", "credentials", "vendor", "os"];
+const OPTIONAL: [&str; 6] = [
+    "macaddress",
+    "hostname",
+    "devicelabel",
+    "credentials",
+    "vendor",
+    "os",
+];
 
 async fn absent_omitted(t: &Target) -> Result<(), Failure> {
     let (ex, all) = get_array(t, "/devices").await?;
@@ -371,9 +408,12 @@ async fn absent_omitted(t: &Target) -> Result<(), Failure> {
             .copied()
             .filter(|k| d.get(*k).is_some_and(Value::is_null))
             .collect();
-        check(nulls.is_empty(), &ex, "absent attributes omitted, not null", || {
-            format!("device {} has null {nulls:?}", d["did"])
-        })?;
+        check(
+            nulls.is_empty(),
+            &ex,
+            "absent attributes omitted, not null",
+            || format!("device {} has null {nulls:?}", d["did"]),
+        )?;
     }
     Ok(())
 }
@@ -401,15 +441,20 @@ async fn optional_fixture(t: &Target) -> Result<(), Failure> {
 
 async fn includetags(t: &Target) -> Result<(), Failure> {
     let (ex, tagged) = get_array(t, "/devices?count=10&includetags=true").await?;
-    check(!tagged.is_empty(), &ex, "at least one device", || ex.summary())?;
+    check(!tagged.is_empty(), &ex, "at least one device", || {
+        ex.summary()
+    })?;
     for d in &tagged {
         let ok = d["tags"].as_array().is_some_and(|tags| {
             tags.iter()
                 .all(|g| g["tid"].is_u64() && g["name"].is_string())
         });
-        check(ok, &ex, "every device with a tags array of {tid, name, ...}", || {
-            format!("device {} has tags {}", d["did"], d["tags"])
-        })?;
+        check(
+            ok,
+            &ex,
+            "every device with a tags array of {tid, name, ...}",
+            || format!("device {} has tags {}", d["did"], d["tags"]),
+        )?;
     }
     let (ex, plain) = get_array(t, "/devices?count=10").await?;
     check(
@@ -431,11 +476,16 @@ fn last_seen_within(ex: &Exchange, got: &[Value], since_ms: i64) -> Result<(), F
     check(
         late.is_empty(),
         ex,
-        format!("every device last seen at or after {}", fmt_ms(since_ms, DateFormat::Spaced)),
+        format!(
+            "every device last seen at or after {}",
+            fmt_ms(since_ms, DateFormat::Spaced)
+        ),
         || {
             format!(
                 "devices last seen earlier: {:?}",
-                late.iter().map(|d| (&d["did"], &d["endtime"])).collect::<Vec<_>>()
+                late.iter()
+                    .map(|d| (&d["did"], &d["endtime"]))
+                    .collect::<Vec<_>>()
             )
         },
     )
@@ -449,12 +499,18 @@ async fn default_window(t: &Target) -> Result<(), Failure> {
 async fn default_window_fixture(t: &Target) -> Result<(), Failure> {
     let (ex, week) = get_array(t, "/devices").await?;
     let (ex30, month) = get_array(t, "/devices?seensince=30days").await?;
-    check(week.len() == 49 && !dids(&week).contains(&195), &ex, "49 devices, not did 195", || {
-        format!("{} devices: {:?}", week.len(), dids(&week))
-    })?;
-    check(month.len() == 50 && dids(&month).contains(&195), &ex30, "50 devices including did 195", || {
-        format!("{} devices", month.len())
-    })
+    check(
+        week.len() == 49 && !dids(&week).contains(&195),
+        &ex,
+        "49 devices, not did 195",
+        || format!("{} devices: {:?}", week.len(), dids(&week)),
+    )?;
+    check(
+        month.len() == 50 && dids(&month).contains(&195),
+        &ex30,
+        "50 devices including did 195",
+        || format!("{} devices", month.len()),
+    )
 }
 
 async fn seensince_units(t: &Target) -> Result<(), Failure> {
@@ -476,11 +532,21 @@ async fn seensince_units(t: &Target) -> Result<(), Failure> {
 async fn seensince_equivalent(t: &Target) -> Result<(), Failure> {
     let (_, base) = get_array(t, "/devices?seensince=3600").await?;
     let want = dids(&base);
-    for v in ["3600seconds", "60min", "60mins", "60minute", "1hour", "1hours"] {
+    for v in [
+        "3600seconds",
+        "60min",
+        "60mins",
+        "60minute",
+        "1hour",
+        "1hours",
+    ] {
         let (ex, got) = get_array(t, format!("/devices?seensince={v}")).await?;
-        check(dids(&got) == want, &ex, format!("the same dids as seensince=3600: {want:?}"), || {
-            format!("{:?}", dids(&got))
-        })?;
+        check(
+            dids(&got) == want,
+            &ex,
+            format!("the same dids as seensince=3600: {want:?}"),
+            || format!("{:?}", dids(&got)),
+        )?;
     }
     Ok(())
 }
@@ -499,19 +565,29 @@ async fn filter_iptime(t: &Target) -> Result<(), Failure> {
     let ex = get(t, "/devices?did=127").await?;
     let d = object_200(&ex)?;
     let Some(first) = d["ips"].as_array().and_then(|a| a.first()).cloned() else {
-        return Err(Failure::with(&ex, "did 127 with an ips history", ex.summary()));
+        return Err(Failure::with(
+            &ex,
+            "did 127 with an ips history",
+            ex.summary(),
+        ));
     };
     let old_ip = first["ip"].as_str().unwrap_or_default().to_string();
     let held_ms = first["timems"].as_i64().unwrap_or_default() - 3_600_000;
     let (ex, now) = get_array(t, format!("/devices?ip={}", enc(&old_ip))).await?;
-    check(dids(&now) == BTreeSet::from([130]), &ex, format!("{old_ip} held by did 130 now"), || {
-        format!("{:?}", dids(&now))
-    })?;
+    check(
+        dids(&now) == BTreeSet::from([130]),
+        &ex,
+        format!("{old_ip} held by did 130 now"),
+        || format!("{:?}", dids(&now)),
+    )?;
     let iptime = enc(&fmt_ms(held_ms, DateFormat::Spaced));
     let (ex, then) = get_array(t, format!("/devices?ip={}&iptime={iptime}", enc(&old_ip))).await?;
-    check(dids(&then) == BTreeSet::from([127]), &ex, format!("{old_ip} held by did 127 at the iptime"), || {
-        format!("{:?}", dids(&then))
-    })
+    check(
+        dids(&then) == BTreeSet::from([127]),
+        &ex,
+        format!("{old_ip} held by did 127 at the iptime"),
+        || format!("{:?}", dids(&then)),
+    )
 }
 
 async fn unknown_did(t: &Target) -> Result<(), Failure> {

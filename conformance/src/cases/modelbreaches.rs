@@ -62,8 +62,11 @@ pub(crate) async fn recent_breaches(
     let mut last = None;
     for days in [1, 7, 30] {
         let start = end - days * DAY_MS;
-        let (ex, got) =
-            get_array(t, format!("/modelbreaches?starttime={start}&endtime={end}{extra}")).await?;
+        let (ex, got) = get_array(
+            t,
+            format!("/modelbreaches?starttime={start}&endtime={end}{extra}"),
+        )
+        .await?;
         if !got.is_empty() {
             return Ok((ex, got, start, end));
         }
@@ -95,7 +98,9 @@ fn is_model(m: &Value) -> bool {
 
 async fn shape(t: &Target) -> Result<(), Failure> {
     let (ex, got, _, _) = recent_breaches(t, "").await?;
-    check(indented(&ex.body), &ex, "a 2-space-indented body", || ex.summary())?;
+    check(indented(&ex.body), &ex, "a 2-space-indented body", || {
+        ex.summary()
+    })?;
     for b in &got {
         let score = b["score"].as_f64().unwrap_or(-1.0);
         let pct = b["percentscore"].as_f64().unwrap_or(-100.0);
@@ -116,9 +121,12 @@ async fn shape(t: &Target) -> Result<(), Failure> {
             && b["model"].is_object()
             && comps_ok
             && b["device"]["did"].is_u64();
-        check(ok, &ex, "every breach with the documented keys and types", || {
-            format!("breach {}: {}", b["pbid"], truncated(b))
-        })?;
+        check(
+            ok,
+            &ex,
+            "every breach with the documented keys and types",
+            || format!("breach {}: {}", b["pbid"], truncated(b)),
+        )?;
     }
     Ok(())
 }
@@ -139,9 +147,12 @@ fn truncated(v: &Value) -> String {
 async fn sorted(t: &Target) -> Result<(), Failure> {
     let (ex, got, _, _) = recent_breaches(t, "").await?;
     let times: Vec<i64> = got.iter().map(time).collect();
-    check(times.windows(2).all(|p| p[0] <= p[1]), &ex, "time non-decreasing", || {
-        format!("{times:?}")
-    })
+    check(
+        times.windows(2).all(|p| p[0] <= p[1]),
+        &ex,
+        "time non-decreasing",
+        || format!("{times:?}"),
+    )
 }
 
 fn all_within(ex: &Exchange, got: &[Value], s: i64, e: i64) -> Result<(), Failure> {
@@ -150,9 +161,12 @@ fn all_within(ex: &Exchange, got: &[Value], s: i64, e: i64) -> Result<(), Failur
         .filter(|b| time(b) < s || time(b) > e)
         .map(|b| (pbid(b), time(b)))
         .collect();
-    check(outside.is_empty(), ex, format!("every breach time in [{s}, {e}]"), || {
-        format!("breaches outside: {outside:?}")
-    })
+    check(
+        outside.is_empty(),
+        ex,
+        format!("every breach time in [{s}, {e}]"),
+        || format!("breaches outside: {outside:?}"),
+    )
 }
 
 async fn window_ms(t: &Target) -> Result<(), Failure> {
@@ -164,12 +178,18 @@ async fn from_to_strings(t: &Target) -> Result<(), Failure> {
     let (_, _, s, e) = recent_breaches(t, "").await?;
     let (s, e) = (s - s.rem_euclid(1000), e - e.rem_euclid(1000));
     let (_, by_ms) = get_array(t, format!("/modelbreaches?starttime={s}&endtime={e}")).await?;
-    let (from, to) = (enc(&fmt_ms(s, DateFormat::Spaced)), enc(&fmt_ms(e, DateFormat::Spaced)));
+    let (from, to) = (
+        enc(&fmt_ms(s, DateFormat::Spaced)),
+        enc(&fmt_ms(e, DateFormat::Spaced)),
+    );
     let (ex, by_str) = get_array(t, format!("/modelbreaches?from={from}&to={to}")).await?;
     check(
         pbids(&by_ms) == pbids(&by_str),
         &ex,
-        format!("the same breaches as starttime={s}&endtime={e}: {:?}", pbids(&by_ms)),
+        format!(
+            "the same breaches as starttime={s}&endtime={e}: {:?}",
+            pbids(&by_ms)
+        ),
         || format!("{:?}", pbids(&by_str)),
     )
 }
@@ -178,10 +198,16 @@ async fn lone_starttime(t: &Target) -> Result<(), Failure> {
     let (_, windowed, s, _) = recent_breaches(t, "").await?;
     let (ex, got) = get_array(t, format!("/modelbreaches?starttime={s}")).await?;
     let have: BTreeSet<u64> = pbids(&got).into_iter().collect();
-    let missing: Vec<u64> = pbids(&windowed).into_iter().filter(|p| !have.contains(p)).collect();
-    check(missing.is_empty(), &ex, "the breaches from starttime to now", || {
-        format!("missing {missing:?}")
-    })?;
+    let missing: Vec<u64> = pbids(&windowed)
+        .into_iter()
+        .filter(|p| !have.contains(p))
+        .collect();
+    check(
+        missing.is_empty(),
+        &ex,
+        "the breaches from starttime to now",
+        || format!("missing {missing:?}"),
+    )?;
     all_within(&ex, &got, s, i64::MAX)
 }
 
@@ -192,18 +218,30 @@ async fn lone_endtime(t: &Target) -> Result<(), Failure> {
 
 async fn minscore_filters(t: &Target) -> Result<(), Failure> {
     let (_, all, s, e) = recent_breaches(t, "").await?;
-    let (ex, high) =
-        get_array(t, format!("/modelbreaches?starttime={s}&endtime={e}&minscore=0.5")).await?;
+    let (ex, high) = get_array(
+        t,
+        format!("/modelbreaches?starttime={s}&endtime={e}&minscore=0.5"),
+    )
+    .await?;
     let want: Vec<u64> = all
         .iter()
         .filter(|b| b["score"].as_f64().is_some_and(|x| x >= 0.5))
         .map(pbid)
         .collect();
     check(
-        high.iter().all(|b| b["score"].as_f64().is_some_and(|x| x >= 0.5)) && pbids(&high) == want,
+        high.iter()
+            .all(|b| b["score"].as_f64().is_some_and(|x| x >= 0.5))
+            && pbids(&high) == want,
         &ex,
         format!("exactly the breaches with score >= 0.5: {want:?}"),
-        || format!("{:?}", high.iter().map(|b| (pbid(b), &b["score"])).collect::<Vec<_>>()),
+        || {
+            format!(
+                "{:?}",
+                high.iter()
+                    .map(|b| (pbid(b), &b["score"]))
+                    .collect::<Vec<_>>()
+            )
+        },
     )
 }
 
@@ -223,7 +261,13 @@ async fn then_now(t: &Target) -> Result<(), Failure> {
             is_model(&m["then"]) && is_model(&m["now"]) && m["then"]["pid"] == m["now"]["pid"],
             &ex,
             "model {then: {name,pid,phid,uuid,...}, now: {...}} with the same pid",
-            || format!("breach {} has model keys {:?}", b["pbid"], m.as_object().map(|o| o.keys().collect::<Vec<_>>())),
+            || {
+                format!(
+                    "breach {} has model keys {:?}",
+                    b["pbid"],
+                    m.as_object().map(|o| o.keys().collect::<Vec<_>>())
+                )
+            },
         )?;
     }
     Ok(())
@@ -237,7 +281,13 @@ async fn historic_flat(t: &Target) -> Result<(), Failure> {
             is_model(m) && m.get("then").is_none() && m.get("now").is_none(),
             &ex,
             "a flat model object with name, pid, phid, uuid and no then/now",
-            || format!("breach {} has model keys {:?}", b["pbid"], m.as_object().map(|o| o.keys().collect::<Vec<_>>())),
+            || {
+                format!(
+                    "breach {} has model keys {:?}",
+                    b["pbid"],
+                    m.as_object().map(|o| o.keys().collect::<Vec<_>>())
+                )
+            },
         )?;
     }
     Ok(())
@@ -246,10 +296,19 @@ async fn historic_flat(t: &Target) -> Result<(), Failure> {
 async fn ack_default(t: &Target) -> Result<(), Failure> {
     let (ex, got, s, e) = recent_breaches(t, "").await?;
     check(
-        got.iter().all(|b| b.get("acknowledged") != Some(&Value::Bool(true))),
+        got.iter()
+            .all(|b| b.get("acknowledged") != Some(&Value::Bool(true))),
         &ex,
         "no acknowledged breach",
-        || format!("acknowledged: {:?}", got.iter().filter(|b| b["acknowledged"] == true).map(pbid).collect::<Vec<_>>()),
+        || {
+            format!(
+                "acknowledged: {:?}",
+                got.iter()
+                    .filter(|b| b["acknowledged"] == true)
+                    .map(pbid)
+                    .collect::<Vec<_>>()
+            )
+        },
     )?;
     let (ex, all) = get_array(
         t,
@@ -257,21 +316,37 @@ async fn ack_default(t: &Target) -> Result<(), Failure> {
     )
     .await?;
     let have: BTreeSet<u64> = pbids(&all).into_iter().collect();
-    let missing: Vec<u64> = pbids(&got).into_iter().filter(|p| !have.contains(p)).collect();
-    check(missing.is_empty(), &ex, "a superset of the default answer", || {
-        format!("missing {missing:?}")
-    })
+    let missing: Vec<u64> = pbids(&got)
+        .into_iter()
+        .filter(|p| !have.contains(p))
+        .collect();
+    check(
+        missing.is_empty(),
+        &ex,
+        "a superset of the default answer",
+        || format!("missing {missing:?}"),
+    )
 }
 
 async fn ack_fixture(t: &Target) -> Result<(), Failure> {
     let (ex, default) = get_array(t, "/modelbreaches").await?;
-    check(default.iter().all(|b| b.get("acknowledged").is_none()), &ex, "no acknowledged key by default", || {
-        ex.summary()
-    })?;
+    check(
+        default.iter().all(|b| b.get("acknowledged").is_none()),
+        &ex,
+        "no acknowledged key by default",
+        || ex.summary(),
+    )?;
     let (ex, all) = get_array(t, "/modelbreaches?includeacknowledged=true").await?;
-    let acked: Vec<u64> = all.iter().filter(|b| b["acknowledged"] == true).map(pbid).collect();
+    let acked: Vec<u64> = all
+        .iter()
+        .filter(|b| b["acknowledged"] == true)
+        .map(pbid)
+        .collect();
     let have: BTreeSet<u64> = pbids(&default).into_iter().collect();
-    let added: Vec<u64> = pbids(&all).into_iter().filter(|p| !have.contains(p)).collect();
+    let added: Vec<u64> = pbids(&all)
+        .into_iter()
+        .filter(|p| !have.contains(p))
+        .collect();
     check(
         acked.len() == 3 && added == acked && all.iter().all(|b| b["acknowledged"].is_boolean()),
         &ex,
@@ -298,9 +373,12 @@ async fn breachurl(t: &Target) -> Result<(), Failure> {
 
 async fn deviceattop(t: &Target) -> Result<(), Failure> {
     let (ex, got, s, e) = recent_breaches(t, "").await?;
-    check(got.iter().all(|b| b["device"]["did"].is_u64()), &ex, "a top-level device with did", || {
-        ex.summary()
-    })?;
+    check(
+        got.iter().all(|b| b["device"]["did"].is_u64()),
+        &ex,
+        "a top-level device with did",
+        || ex.summary(),
+    )?;
     let (ex, nested) = get_array(
         t,
         format!("/modelbreaches?starttime={s}&endtime={e}&deviceattop=false"),
@@ -357,50 +435,99 @@ async fn not_found_shape(t: &Target) -> Result<(), Failure> {
 
 async fn minimal(t: &Target) -> Result<(), Failure> {
     let (ex, got) = get_array(t, "/modelbreaches?minimal=true&includebreachurl=true").await?;
-    let want = ["creationTime", "commentCount", "pbid", "time", "model", "score", "percentscore", "device"];
+    let want = [
+        "creationTime",
+        "commentCount",
+        "pbid",
+        "time",
+        "model",
+        "score",
+        "percentscore",
+        "device",
+    ];
     for b in &got {
-        let keys: Vec<&str> = b.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
-        let models_ok = ["then", "now"]
-            .iter()
-            .all(|k| keys_within(&b["model"][k], &["name", "pid", "phid", "uuid", "category"]) && is_model(&b["model"][k]));
-        check(keys == want && models_ok, &ex, format!("keys {want:?} and minimal models"), || {
-            format!("breach {} has keys {keys:?}, model {}", b["pbid"], b["model"])
-        })?;
+        let keys: Vec<&str> = b
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let models_ok = ["then", "now"].iter().all(|k| {
+            keys_within(&b["model"][k], &["name", "pid", "phid", "uuid", "category"])
+                && is_model(&b["model"][k])
+        });
+        check(
+            keys == want && models_ok,
+            &ex,
+            format!("keys {want:?} and minimal models"),
+            || {
+                format!(
+                    "breach {} has keys {keys:?}, model {}",
+                    b["pbid"], b["model"]
+                )
+            },
+        )?;
     }
-    check(!got.is_empty(), &ex, "breaches in the default world", || ex.summary())
+    check(
+        !got.is_empty(),
+        &ex,
+        "breaches in the default world",
+        || ex.summary(),
+    )
 }
 
 async fn default_year(t: &Target) -> Result<(), Failure> {
     let (ex, got) = get_array(t, "/modelbreaches").await?;
-    check(got.len() == 16, &ex, "16 breaches (19 in the world, 3 acknowledged)", || {
-        format!("{} breaches: {:?}", got.len(), pbids(&got))
-    })
+    check(
+        got.len() == 16,
+        &ex,
+        "16 breaches (19 in the world, 3 acknowledged)",
+        || format!("{} breaches: {:?}", got.len(), pbids(&got)),
+    )
 }
 
 async fn count_newest(t: &Target) -> Result<(), Failure> {
     let (_, all) = get_array(t, "/modelbreaches").await?;
     let (ex, two) = get_array(t, "/modelbreaches?count=2").await?;
     let want: Vec<u64> = pbids(&all).into_iter().rev().take(2).rev().collect();
-    check(pbids(&two) == want, &ex, format!("the newest two, oldest first: {want:?}"), || {
-        format!("{:?}", pbids(&two))
-    })
+    check(
+        pbids(&two) == want,
+        &ex,
+        format!("the newest two, oldest first: {want:?}"),
+        || format!("{:?}", pbids(&two)),
+    )
 }
 
 async fn expandenums(t: &Target) -> Result<(), Failure> {
     let direction = |bs: &[Value]| -> Vec<Value> {
         bs.iter()
-            .flat_map(|b| b["triggeredComponents"].as_array().cloned().unwrap_or_default())
-            .flat_map(|c| c["triggeredFilters"].as_array().cloned().unwrap_or_default())
+            .flat_map(|b| {
+                b["triggeredComponents"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .flat_map(|c| {
+                c["triggeredFilters"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .filter(|f| f["filterType"] == "Direction")
             .map(|f| f["arguments"]["value"].clone())
             .collect()
     };
     let (ex, plain) = get_array(t, "/modelbreaches?includeacknowledged=true").await?;
     let codes = direction(&plain);
-    check(!codes.is_empty() && codes.iter().all(Value::is_number), &ex, "Direction filter arguments as numeric codes", || {
-        format!("{codes:?}")
-    })?;
-    let (ex, expanded) = get_array(t, "/modelbreaches?includeacknowledged=true&expandenums=true").await?;
+    check(
+        !codes.is_empty() && codes.iter().all(Value::is_number),
+        &ex,
+        "Direction filter arguments as numeric codes",
+        || format!("{codes:?}"),
+    )?;
+    let (ex, expanded) = get_array(
+        t,
+        "/modelbreaches?includeacknowledged=true&expandenums=true",
+    )
+    .await?;
     let labels = direction(&expanded);
     check(
         labels.len() == codes.len() && labels.iter().all(|v| v == "in" || v == "out"),
@@ -417,15 +544,19 @@ async fn window_inclusive(t: &Target) -> Result<(), Failure> {
     };
     let at = time(b);
     let (ex, got) = get_array(t, format!("/modelbreaches?starttime={at}&endtime={at}")).await?;
-    check(pbids(&got).contains(&pbid(b)), &ex, format!("breach {} at exactly {at}", pbid(b)), || {
-        format!("{:?}", pbids(&got))
-    })
+    check(
+        pbids(&got).contains(&pbid(b)),
+        &ex,
+        format!("breach {} at exactly {at}", pbid(b)),
+        || format!("{:?}", pbids(&got)),
+    )
 }
 
 async fn responsedata_breaches(t: &Target) -> Result<(), Failure> {
     let (ex, got, _, _) = recent_breaches(t, "&responsedata=pbid%2Cscore").await?;
     check(
-        got.iter().all(|b| keys_within(b, &["pbid", "score"]) && b["pbid"].is_u64()),
+        got.iter()
+            .all(|b| keys_within(b, &["pbid", "score"]) && b["pbid"].is_u64()),
         &ex,
         "every breach holding only pbid and score",
         || ex.summary(),
@@ -438,7 +569,8 @@ async fn responsedata_object(t: &Target) -> Result<(), Failure> {
     let ex = get(t, format!("/modelbreaches/{id}?responsedata=pbid%2Ctime")).await?;
     let m = object_200(&ex)?;
     check(
-        m.keys().all(|k| k == "pbid" || k == "time") && m.get("pbid").and_then(Value::as_u64) == Some(id),
+        m.keys().all(|k| k == "pbid" || k == "time")
+            && m.get("pbid").and_then(Value::as_u64) == Some(id),
         &ex,
         format!("an object holding only pbid ({id}) and time"),
         || ex.summary(),

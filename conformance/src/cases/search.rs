@@ -55,7 +55,8 @@ pub fn cases() -> Vec<Case> {
 pub(crate) const SEARCH_GET: &str = "/advancedsearch/api/search/";
 
 /// The exact body of a bad custom range.
-pub(crate) const BAD_RANGE_BODY: &str = "{\n  \"error\": \"Invalid to/from fields in custom range\"\n}";
+pub(crate) const BAD_RANGE_BODY: &str =
+    "{\n  \"error\": \"Invalid to/from fields in custom range\"\n}";
 
 /// The front end's 400 page.
 pub(crate) const BAD_REQUEST_HTML: &str =
@@ -210,9 +211,12 @@ async fn get_standard(t: &Target) -> Result<(), Failure> {
     let (_, b64) = padded(&custom("*", w, 20, 0));
     let ex = t.send(&get_probe(&b64)).await?;
     let v = envelope(&ex)?;
-    check(ids(&v) == ids(&all), &ex, "the same hits as the unpadded-length query", || {
-        format!("{} hits of {}", hits(&v).len(), total(&v))
-    })
+    check(
+        ids(&v) == ids(&all),
+        &ex,
+        "the same hits as the unpadded-length query",
+        || format!("{} hits of {}", hits(&v).len(), total(&v)),
+    )
 }
 
 async fn get_urlsafe(t: &Target) -> Result<(), Failure> {
@@ -239,7 +243,10 @@ async fn get_raw_slash(t: &Target) -> Result<(), Failure> {
     check(
         total(&v) == total(&all) && ids(&v) == ids(&all),
         &ex,
-        format!("every record of the window, as '*' finds ({} hits)", total(&all)),
+        format!(
+            "every record of the window, as '*' finds ({} hits)",
+            total(&all)
+        ),
         || format!("{} hits", total(&v)),
     )
 }
@@ -249,9 +256,12 @@ async fn get_percent_padding(t: &Target) -> Result<(), Failure> {
     let (_, b64) = padded(&custom("*", w, 20, 0));
     let ex = t.send(&get_probe(&b64.replace('=', "%3D"))).await?;
     let v = envelope(&ex)?;
-    check(ids(&v) == ids(&all), &ex, "the same hits as the raw form", || {
-        format!("{} hits", total(&v))
-    })
+    check(
+        ids(&v) == ids(&all),
+        &ex,
+        "the same hits as the raw form",
+        || format!("{} hits", total(&v)),
+    )
 }
 
 async fn get_percent_signed_raw(t: &Target) -> Result<(), Failure> {
@@ -259,7 +269,9 @@ async fn get_percent_signed_raw(t: &Target) -> Result<(), Failure> {
     let (_, b64) = padded(&custom("*", w, 20, 0));
     let sent = format!("{SEARCH_GET}{}", b64.replace('=', "%3D"));
     let signed = format!("{SEARCH_GET}{b64}");
-    let ex = t.send(&Probe::get(sent).signing(Signing::Over(signed))).await?;
+    let ex = t
+        .send(&Probe::get(sent).signing(Signing::Over(signed)))
+        .await?;
     is_auth_error(&ex, "API SIGNATURE ERROR")
 }
 
@@ -290,14 +302,19 @@ async fn envelope_shape(t: &Target) -> Result<(), Failure> {
             .all(|f| sh[*f].is_u64())
         && v["hits"].get("max_score").is_some()
         && v["darktraceChildError"].is_string()
-        && k["index"].as_array().is_some_and(|a| a.iter().all(Value::is_string))
+        && k["index"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(Value::is_string))
         && k["per_page"] == 50
         && k["time"]["from"].is_string()
         && k["time"]["to"].is_string()
         && k["default_fields"].is_array();
-    check(top_ok && indented(&ex.body), &ex, "the documented envelope, 2-space indented", || {
-        ex.summary()
-    })?;
+    check(
+        top_ok && indented(&ex.body),
+        &ex,
+        "the documented envelope, 2-space indented",
+        || ex.summary(),
+    )?;
     for h in hits(&v) {
         let s = &h["_source"];
         let ok = h["_index"].is_string()
@@ -307,7 +324,9 @@ async fn envelope_shape(t: &Target) -> Result<(), Failure> {
             && s["@type"].is_string()
             && s["@timestamp"].is_string()
             && s["@message"].is_string()
-            && h["sort"].as_array().is_some_and(|a| a.len() == 1 && a[0].is_number());
+            && h["sort"]
+                .as_array()
+                .is_some_and(|a| a.len() == 1 && a[0].is_number());
         check(ok, &ex, "every hit with _index, _type, _id, _source{@fields,@type,@timestamp,@message}, sort[ms]", || {
             format!("hit {h}")
         })?;
@@ -317,7 +336,8 @@ async fn envelope_shape(t: &Target) -> Result<(), Failure> {
 
 async fn size_default(t: &Target) -> Result<(), Failure> {
     let w = Window::recent(t);
-    let q = json!({"search": "*", "fields": [], "offset": 0, "timeframe": "custom", "time": w.time()});
+    let q =
+        json!({"search": "*", "fields": [], "offset": 0, "timeframe": "custom", "time": w.time()});
     let (ex, v) = search(t, &q).await?;
     require_hits(&ex, &v, w)?;
     let want = total(&v).min(50) as usize;
@@ -358,9 +378,12 @@ async fn paging_offset(t: &Target) -> Result<(), Failure> {
     let (w, _, first) = recent_all(t, 10).await?;
     let (ex, second) = search(t, &custom("*", w, 5, 5)).await?;
     let want: Vec<String> = ids(&first).into_iter().skip(5).collect();
-    check(ids(&second) == want, &ex, format!("hits 5..10 of the first page: {want:?}"), || {
-        format!("{:?}", ids(&second))
-    })
+    check(
+        ids(&second) == want,
+        &ex,
+        format!("hits 5..10 of the first page: {want:?}"),
+        || format!("{:?}", ids(&second)),
+    )
 }
 
 async fn offset_string(t: &Target) -> Result<(), Failure> {
@@ -370,25 +393,34 @@ async fn offset_string(t: &Target) -> Result<(), Failure> {
     q["offset"] = json!("5");
     q["size"] = json!("5");
     let (ex, strs) = search(t, &q).await?;
-    check(ids(&strs) == ids(&nums), &ex, "the same hits as numeric offset and size", || {
-        format!("{:?} vs {:?}", ids(&strs), ids(&nums))
-    })
+    check(
+        ids(&strs) == ids(&nums),
+        &ex,
+        "the same hits as numeric offset and size",
+        || format!("{:?} vs {:?}", ids(&strs), ids(&nums)),
+    )
 }
 
 async fn offset_beyond(t: &Target) -> Result<(), Failure> {
     let (w, _, all) = recent_all(t, 1).await?;
     let (ex, v) = search(t, &custom("*", w, 10, total(&all) as usize + 5)).await?;
-    check(hits(&v).is_empty() && total(&v) == total(&all), &ex, "no hits, same hits.total", || {
-        format!("{} hits, total {}", hits(&v).len(), total(&v))
-    })
+    check(
+        hits(&v).is_empty() && total(&v) == total(&all),
+        &ex,
+        "no hits, same hits.total",
+        || format!("{} hits, total {}", hits(&v).len(), total(&v)),
+    )
 }
 
 async fn sorted_newest_first(t: &Target) -> Result<(), Failure> {
     let (_, ex, v) = recent_all(t, 100).await?;
     let sorts: Vec<i64> = hits(&v).iter().map(sort_ms).collect();
-    check(sorts.windows(2).all(|p| p[0] >= p[1]), &ex, "sort[0] non-increasing", || {
-        format!("{sorts:?}")
-    })
+    check(
+        sorts.windows(2).all(|p| p[0] >= p[1]),
+        &ex,
+        "sort[0] non-increasing",
+        || format!("{sorts:?}"),
+    )
 }
 
 fn sorts_within(ex: &Exchange, v: &Value, from: i64, to: i64) -> Result<(), Failure> {
@@ -397,9 +429,12 @@ fn sorts_within(ex: &Exchange, v: &Value, from: i64, to: i64) -> Result<(), Fail
         .map(sort_ms)
         .filter(|s| *s < from || *s > to)
         .collect();
-    check(outside.is_empty(), ex, format!("every hit's sort[0] in [{from}, {to}]"), || {
-        format!("hits at {outside:?}")
-    })
+    check(
+        outside.is_empty(),
+        ex,
+        format!("every hit's sort[0] in [{from}, {to}]"),
+        || format!("hits at {outside:?}"),
+    )
 }
 
 async fn custom_range(t: &Target) -> Result<(), Failure> {
@@ -457,10 +492,13 @@ async fn bad_custom_range(t: &Target) -> Result<(), Failure> {
         json!({"from": "yesterday", "to": to, "user_interval": "0"}),
         json!({"from": from, "user_interval": "0"}),
     ] {
-        let q = json!({"search": "*", "fields": [], "offset": 0, "timeframe": "custom", "time": time});
+        let q =
+            json!({"search": "*", "fields": [], "offset": 0, "timeframe": "custom", "time": time});
         let ex = t.send(&get_probe(&STANDARD.encode(q.to_string()))).await?;
         ensure(
-            ex.status == 200 && ex.content_type.as_deref() == Some(JSON_CT) && ex.body == BAD_RANGE_BODY,
+            ex.status == 200
+                && ex.content_type.as_deref() == Some(JSON_CT)
+                && ex.body == BAD_RANGE_BODY,
             &ex,
             format!("HTTP 200 application/json; charset=utf-8 {BAD_RANGE_BODY:?}"),
         )?;
@@ -514,7 +552,10 @@ async fn content_type_everywhere(t: &Target) -> Result<(), Failure> {
         Probe::get("/status?includechildren=false"),
         Probe::get("/devices?count=1"),
         Probe::get("/details?eventtype=connection"),
-        Probe::get(format!("/modelbreaches?starttime={}&endtime={now}", now - 3_600_000)),
+        Probe::get(format!(
+            "/modelbreaches?starttime={}&endtime={now}",
+            now - 3_600_000
+        )),
         Probe::get("/modelbreaches/2147000123"),
         get_probe(&STANDARD.encode(q.to_string())),
         Probe::post_json(
@@ -527,7 +568,9 @@ async fn content_type_everywhere(t: &Target) -> Result<(), Failure> {
     for p in &probes {
         let ex = t.send(p).await?;
         check(
-            ex.content_type.as_deref() == Some(JSON_CT) && ex.json().is_some() && indented(&ex.body),
+            ex.content_type.as_deref() == Some(JSON_CT)
+                && ex.json().is_some()
+                && indented(&ex.body),
             &ex,
             "application/json; charset=utf-8 with a 2-space-indented JSON body",
             || ex.summary(),
