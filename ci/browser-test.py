@@ -101,7 +101,7 @@ class WebDriver:
             "--disable-component-update",
             "--disable-sync",
             "--disable-dev-shm-usage",
-            "--window-size=1500,1000",
+            "--window-size=1500,1250",
             f"--user-data-dir={profile_dir}",
         ]
         caps = {
@@ -117,6 +117,11 @@ class WebDriver:
 
     def s(self, method, path, body=None):
         return self.call(method, f"/session/{self.session}{path}", body)
+
+    def click(self, css):
+        found = self.s("POST", "/element", {"using": "css selector", "value": css})
+        element = next(iter(found.values()))
+        self.s("POST", f"/element/{element}/click", {})
 
     def execute(self, script, *args):
         return self.s("POST", "/execute/sync", {"script": script, "args": list(args)})
@@ -173,7 +178,8 @@ def main():
     wd = None
     try:
         mock = subprocess.Popen(
-            [a.mock_bin, "--listen", "127.0.0.1:0"],
+            # A scenario, so that the page's scenario card has something to show.
+            [a.mock_bin, "--listen", "127.0.0.1:0", "--scenario", "permission-denied"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -218,6 +224,27 @@ def main():
             lambda: wd.execute("return document.getElementById('conn').textContent.indexOf('live') >= 0;"),
         )
 
+        # The buttons: a fault appears in the faults card and "Clear faults" removes it;
+        # "Inject demo detection" adds a detection and says so.
+        add = urllib.request.Request(
+            base + "/_mock/faults",
+            data=json.dumps({"route": "/devices", "kind": "delay", "ms": 1}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(add, timeout=10).read()
+        faults_js = "return document.getElementById('faults').textContent;"
+        wait_for("the fault in the faults card", lambda: "/devices delay" in (wd.execute(faults_js) or ""))
+        wd.click("#clear-faults")
+        wait_for("the faults card to empty", lambda: (wd.execute(faults_js) or "").strip() == "none")
+        wd.click("#inject")
+        message_js = "return document.getElementById('message').textContent;"
+        injected = wait_for("the inject message", lambda: (wd.execute(message_js) or "") if "Injected" in (wd.execute(message_js) or "") else None)
+        scenario = wd.execute("return document.getElementById('scenario-name').textContent;")
+        if scenario != "permission-denied":
+            raise Failure(f"the scenario card shows {scenario!r}")
+        log(f"buttons work: faults cleared; {injected}")
+
         st, body = raw_get(host, port, ACCEPTED_TARGET, signed_headers(ACCEPTED_TARGET, PRIVATE))
         if st != 200:
             raise Failure(f"the signed request got {st}: {body[:200]!r}")
@@ -255,7 +282,7 @@ def main():
             "return true;",
             REJECTED_TARGET,
         )
-        time.sleep(0.3)
+        time.sleep(1.6)  # let the new-row highlight fade
         png = base64.b64decode(wd.s("GET", "/screenshot"))
         if not png.startswith(b"\x89PNG"):
             raise Failure("the screenshot is not a PNG")

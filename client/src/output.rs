@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::normalize::{rfc3339, NormalizedEvent};
-use crate::scheduler::{Progress, RunSummary, ScheduleKind, Sink};
+use crate::scheduler::{FailureNote, Progress, RunSummary, ScheduleKind, Sink};
 
 /// Writes every emitted record as one JSON line. Write errors are kept, and the first is
 /// returned by [`JsonLines::finish`].
@@ -163,13 +163,18 @@ impl Sink for WithProgressBar {
             ScheduleKind::Event => "window",
             ScheduleKind::Correlation => "correlation window",
         };
+        let next = p
+            .next_at
+            .map(|t| format!("  next at {}", clock_time(t)))
+            .unwrap_or_default();
         self.bar.set_message(format!(
-            "{what} {} ({} – {})  queries: {} done, ~{} left  events: {}  alerts: {}",
+            "{what} {} ({} – {})  queries: {} done, ~{} left, {} failed  events: {}  alerts: {}{next}",
             p.window,
             clock_time(p.from),
             clock_time(p.to),
             p.queries_done,
             p.queries_left,
+            p.queries_failed,
             p.events,
             p.alerts
         ));
@@ -237,12 +242,38 @@ pub fn render_summary(s: &RunSummary) -> String {
     }
     if !s.failures.is_empty() {
         out.push_str("  failures:\n");
+        // The same failure in many windows is shown once, with its windows.
+        let mut groups: Vec<(&FailureNote, Vec<u32>)> = Vec::new();
         for f in &s.failures {
+            match groups.iter_mut().find(|(g, _)| {
+                g.schedule == f.schedule
+                    && g.query == f.query
+                    && g.kind == f.kind
+                    && g.error == f.error
+            }) {
+                Some((_, windows)) => windows.push(f.window),
+                None => groups.push((f, vec![f.window])),
+            }
+        }
+        for (f, windows) in groups {
+            let which = if windows.len() == 1 {
+                format!("window {} at {}", f.window, rfc3339(f.issued_at))
+            } else {
+                format!(
+                    "{} windows ({}), first at {}",
+                    windows.len(),
+                    windows
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    rfc3339(f.issued_at)
+                )
+            };
             out.push_str(&format!(
-                "    {} window {} at {}, {}: [{}] {}\n",
+                "    {} {}, {}: [{}] {}\n",
                 f.schedule.as_str(),
-                f.window,
-                rfc3339(f.issued_at),
+                which,
                 f.query,
                 f.kind,
                 f.error
@@ -250,4 +281,88 @@ pub fn render_summary(s: &RunSummary) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::results::Summary;
+    use time::macros::datetime;
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn d11_json_lines_one_event_per_line() {
+        let buf = Buf::default();
+        let lines = JsonLines::new(Box::new(buf.clone()));
+        let n = crate::normalize::Normalizer::new(
+            crate::fieldmap::FieldMap::default(),
+            time::Duration::ZERO,
+            true,
+        );
+        for id in ["a", "b"] {
+            let e = n.normalize(
+                serde_json::json!({"_id": id, "_source": {"@fields": {"src_ip": "10.0.0.1"}}}),
+                crate::normalize::Source::AdvancedSearch,
+                crate::normalize::Kind::Event,
+                Some("IP Query"),
+            );
+            lines.emit("a1", &e);
+        }
+        lines.finish().unwrap();
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let ids: Vec<String> = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+            .collect();
+        assert_eq!(ids, ["\"a\"", "\"b\""]);
+    }
+
+    #[test]
+    fn d13_summary_groups_a_repeated_failure() {
+        let note = |window| FailureNote {
+            schedule: ScheduleKind::Event,
+            window,
+            query: "modelbreaches".into(),
+            issued_at: datetime!(2024-05-01 12:00:00 UTC),
+            kind: ErrorKind::Signature,
+            error: "Api signature Error: ...".into(),
+        };
+        let s = RunSummary {
+            action: "a1".into(),
+            windows: 11,
+            correlation_windows: 0,
+            windows_failed: 3,
+            queries_issued: 3,
+            queries_skipped: 0,
+            queries_failed: 3,
+            queries_not_sent: 0,
+            requests: 3,
+            retries: 0,
+            results: Summary::default(),
+            failures: vec![note(4), note(5), note(6)],
+            skipped: vec![],
+        };
+        let text = render_summary(&s);
+        assert!(
+            text.contains("event 3 windows (4, 5, 6), first at 2024-05-01T12:00:00Z, modelbreaches: [signature] Api signature Error"),
+            "{text}"
+        );
+        assert!(
+            text.contains("3 issued, 0 skipped, 3 failed, 0 not sent"),
+            "{text}"
+        );
+    }
 }

@@ -160,6 +160,8 @@ pub fn identifiers(
 pub fn parse_time(value: &str, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
     let v = value.trim();
     if let Some(rest) = v.strip_prefix("now") {
+        // `now` to the second: windows on whole seconds read better.
+        let now = now.replace_nanosecond(0).unwrap_or(now);
         if rest.is_empty() {
             return Ok(now);
         }

@@ -226,6 +226,9 @@ pub struct Progress {
     /// Its end.
     #[serde(serialize_with = "ser_time")]
     pub to: OffsetDateTime,
+    /// When the next window is due, if one is.
+    #[serde(serialize_with = "ser_opt_time")]
+    pub next_at: Option<OffsetDateTime>,
     /// Windows done (both schedules).
     pub windows_done: usize,
     /// Windows in the schedule.
@@ -234,6 +237,8 @@ pub struct Progress {
     pub queries_done: usize,
     /// An estimate of the queries still to come.
     pub queries_left: usize,
+    /// Queries failed so far.
+    pub queries_failed: usize,
     /// Events emitted so far.
     pub events: u64,
     /// Alerts emitted so far.
@@ -242,6 +247,13 @@ pub struct Progress {
 
 fn ser_time<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&rfc3339(*t))
+}
+
+fn ser_opt_time<S: Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&rfc3339(*t)),
+        None => s.serialize_none(),
+    }
 }
 
 /// What became of one query.
@@ -590,7 +602,8 @@ impl<'a> ActionRun<'a> {
         let (status, stats, extra) = match result {
             Ok((stats, extra)) => (QueryStatus::Issued, stats, Some(extra)),
             Err(e) => {
-                tracing::warn!(action = %self.id, query = %name, window = slot.window.index, error = %e, "query failed");
+                // The summary reports every failure; the log line is for live diagnosis.
+                tracing::info!(action = %self.id, query = %name, window = slot.window.index, error = %e, "query failed");
                 if ends_window(&e) {
                     slot.ended = Some(format!("{} in {name}", e.kind()));
                 }
@@ -803,10 +816,16 @@ pub async fn run_action(
             window: slot.window.index,
             from: slot.window.from,
             to: slot.window.to,
+            next_at: slots.get(n + 1).map(|x| x.window.issue_at),
             windows_done: n + 1,
             windows_total: slots.len(),
             queries_done: done,
             queries_left: done * (slots.len() - n - 1) / (n + 1),
+            queries_failed: run
+                .outcomes
+                .iter()
+                .filter(|o| matches!(o.status, QueryStatus::Failed { .. }))
+                .count(),
             events: summary.events,
             alerts: summary.alerts,
         });

@@ -6,6 +6,7 @@
 //!   appliance cases against an appliance with no data.
 
 mod client;
+mod scenarios;
 mod client_run;
 mod shapes;
 

@@ -4,15 +4,13 @@
 //! events, `/devices` lookups) and normalization of every record.
 #![no_main]
 
-use arbitrary::Arbitrary;
-use bytes::Bytes;
 use dt_client::fieldmap::FieldMap;
 use dt_client::normalize::{tuple_hash, Kind, Normalizer, Source};
 use dt_client::transport::interpret;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
-#[derive(Arbitrary, Debug)]
+#[derive(Debug, Clone, Copy)]
 enum Endpoint {
     StatusHealth,
     DevicesHealth,
@@ -22,13 +20,42 @@ enum Endpoint {
     DevicesIp,
 }
 
-#[derive(Arbitrary, Debug)]
+/// The input: a first line `STATUS ENDPOINT [LOCATION [ADJUST_SECONDS]]` (e.g.
+/// `200 search`), then the body. Endpoints: status, devices (the two health
+/// checks), search, modelbreaches, details, devices-ip.
 struct Input<'a> {
     status: u16,
-    location: Option<&'a str>,
     endpoint: Endpoint,
-    adjust_s: i32,
+    location: Option<String>,
+    adjust_s: i64,
     body: &'a [u8],
+}
+
+fn read(data: &[u8]) -> Input<'_> {
+    let (line, body) = match data.iter().position(|&c| c == b'\n') {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    let line = String::from_utf8_lossy(line);
+    let mut words = line.split_whitespace();
+    let status = words.next().and_then(|w| w.parse().ok()).unwrap_or(200);
+    let endpoint = match words.next().unwrap_or("") {
+        "status" => Endpoint::StatusHealth,
+        "devices" => Endpoint::DevicesHealth,
+        "modelbreaches" => Endpoint::ModelBreaches,
+        "details" => Endpoint::Details,
+        "devices-ip" => Endpoint::DevicesIp,
+        _ => Endpoint::Search,
+    };
+    let location = words.next().map(str::to_string);
+    let adjust_s = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+    Input {
+        status,
+        endpoint,
+        location,
+        adjust_s,
+        body,
+    }
 }
 
 fn normalize_all(n: &Normalizer, list: Vec<Value>, source: Source, kind: Kind) {
@@ -39,7 +66,8 @@ fn normalize_all(n: &Normalizer, list: Vec<Value>, source: Source, kind: Kind) {
     }
 }
 
-fuzz_target!(|input: Input<'_>| {
+fuzz_target!(|data: &[u8]| {
+    let input = read(data);
     let target = match input.endpoint {
         Endpoint::StatusHealth => "/status",
         Endpoint::DevicesHealth => "/devices?seensince=7days",
@@ -51,9 +79,9 @@ fuzz_target!(|input: Input<'_>| {
     let _ = dt_client::flows::decode_advanced_search_target(&String::from_utf8_lossy(input.body));
     let resp = match interpret(
         input.status,
-        input.location,
+        input.location.as_deref(),
         target,
-        Bytes::copy_from_slice(input.body),
+        input.body.to_vec().into(),
     ) {
         Ok(r) => r,
         Err(e) => {
@@ -71,7 +99,7 @@ fuzz_target!(|input: Input<'_>| {
     };
     let n = Normalizer::new(
         FieldMap::darktrace_default(),
-        time::Duration::seconds(i64::from(input.adjust_s)),
+        time::Duration::seconds(input.adjust_s),
         true,
     );
     match input.endpoint {

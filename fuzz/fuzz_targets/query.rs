@@ -3,7 +3,9 @@
 //! documented relations.
 #![no_main]
 
-use dt_protocol::target::{decode_component, decode_query, first_segment, parse_query, split_target};
+use dt_protocol::target::{
+    decode_component, decode_query, first_segment, parse_query, split_target,
+};
 use dt_protocol::verify::signed_targets;
 use libfuzzer_sys::fuzz_target;
 
@@ -29,7 +31,11 @@ fuzz_target!(|data: &[u8]| {
         2 => "DELETE",
         _ => "PUT",
     };
-    let body: &[u8] = if selector & 0x10 != 0 { b"{\"hash\":\"e30\"}" } else { b"" };
+    let body: &[u8] = if selector & 0x10 != 0 {
+        b"{\"hash\":\"e30\"}"
+    } else {
+        b""
+    };
     let targets = signed_targets(method, &target, body);
     assert!(!targets.is_empty() && targets.len() <= 2);
     for (_, t) in &targets {

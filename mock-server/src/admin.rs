@@ -111,7 +111,9 @@ async fn reset(State(state): State<AppState>) -> Response {
     state.faults.clear();
     state.clock.reset_offset();
     if let Some(s) = &state.scenario {
-        state.clock.set_offset(state.clock.offset() + s.clock_offset);
+        state
+            .clock
+            .set_offset(state.clock.offset() + s.clock_offset);
         for f in &s.faults {
             let _ = state.faults.add(f.clone());
         }

@@ -282,6 +282,8 @@ pub fn http_client(insecure: bool) -> Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
         .use_rustls_tls()
         .no_proxy()
+        // A 302 means the admin API is off (the appliance's login redirect).
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30));
     if insecure {
         b = b.danger_accept_invalid_certs(true);
@@ -385,7 +387,10 @@ pub fn journal_line(e: &Value) -> String {
         line.push_str(&format!(": {}", reason.escape_debug()));
     }
     if let Some(m) = e.get("diagnosis").and_then(|d| d.get("mistake")) {
-        let m = m.as_str().map(str::to_owned).unwrap_or_else(|| m.to_string());
+        let m = m
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| m.to_string());
         line.push_str(&format!(" (likely cause: {})", m.escape_debug()));
     }
     line

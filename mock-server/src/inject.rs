@@ -190,13 +190,16 @@ pub fn demo_ips(world: &World) -> Value {
 fn valid_host(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 253
-        && h
-            .chars()
+        && h.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
 }
 
 /// Adds the records of `req` to `world` at `now_ms`.
-pub fn inject(world: &mut World, req: &InjectRequest, now_ms: i64) -> Result<Injected, InjectError> {
+pub fn inject(
+    world: &mut World,
+    req: &InjectRequest,
+    now_ms: i64,
+) -> Result<Injected, InjectError> {
     let src: IpAddr = req.src.trim().parse().map_err(|_| InjectError::BadIp {
         field: "src",
         value: req.src.clone(),

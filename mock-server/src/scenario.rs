@@ -309,8 +309,9 @@ impl Scenario {
     pub fn clock_offset_duration(&self) -> Result<Duration, String> {
         match &self.clock_offset {
             None => Ok(Duration::ZERO),
-            Some(s) => dt_protocol::parse_signed_duration(s)
-                .map_err(|e| format!("clock_offset: {e}")),
+            Some(s) => {
+                dt_protocol::parse_signed_duration(s).map_err(|e| format!("clock_offset: {e}"))
+            }
         }
     }
 
@@ -422,10 +423,12 @@ fn random_token() -> String {
     for i in 0..2u64 {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
         h.write_u64(i);
-        h.write_u128(std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default());
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default(),
+        );
         out.push_str(&format!("{:016x}", h.finish()));
     }
     out

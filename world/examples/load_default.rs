@@ -2,5 +2,9 @@
 fn main() {
     let t = std::time::Instant::now();
     let w = dt_world::World::default_world(None);
-    println!("default world: {} devices, loaded in {:?}", w.devices().len(), t.elapsed());
+    println!(
+        "default world: {} devices, loaded in {:?}",
+        w.devices().len(),
+        t.elapsed()
+    );
 }

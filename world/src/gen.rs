@@ -782,6 +782,13 @@ fn app_for_port(port: u16) -> (&'static str, &'static str) {
         443 | 8443 => ("HTTPS", "TCP"),
         3389 => ("RDP", "TCP"),
         5432 => ("PostgreSQL", "TCP"),
+        21 => ("FTP", "TCP"),
+        23 => ("Telnet", "TCP"),
+        135 => ("DCE_RPC", "TCP"),
+        1433 => ("MSSQL", "TCP"),
+        3306 => ("MySQL", "TCP"),
+        5900 => ("VNC", "TCP"),
+        6667 => ("IRC", "TCP"),
         _ => ("Unknown", "TCP"),
     }
 }
@@ -1020,6 +1027,8 @@ impl Gen {
             "SSH" => "ssh",
             "DNS" => "dns",
             "SMB" => "ms-ds-smb",
+            "Telnet" => "telnet",
+            "IRC" => "irc",
             _ => "incomplete",
         };
         let (out, inn) = (self.conns[ci].bytes_out, self.conns[ci].bytes_in);
@@ -1133,7 +1142,7 @@ impl Gen {
         with_record: bool,
     ) -> Option<usize> {
         let dns = self.pool(&[Role::Dns]).first().copied()?;
-        if dns == i {
+        if dns == i || !self.active(dns, t) {
             return None;
         }
         let src = self.dev_peer(i, t);

@@ -172,7 +172,7 @@ impl SearchStore {
             .windows(2)
             .all(|w| (w[0].time_us, w[0].id) <= (w[1].time_us, w[1].id))
         {
-            records.sort_unstable_by(|a, b| (a.time_us, a.id).cmp(&(b.time_us, b.id)));
+            records.sort_unstable_by_key(|a| (a.time_us, a.id));
         }
         store.order = (0..records.len() as u32).collect();
         for (i, rec) in records.iter().enumerate() {
@@ -696,7 +696,10 @@ pub(crate) mod tests {
             term("@fields.dest_ip", "10.0.0.1"),
         ]);
         assert_eq!(s.plan(&q, w).unwrap().len(), 3);
-        assert!(s.plan(&term("@fields.src_ip", "443"), w).is_none(), "numeric terms scan");
+        assert!(
+            s.plan(&term("@fields.src_ip", "443"), w).is_none(),
+            "numeric terms scan"
+        );
         let q = Query::And(vec![
             term("@fields.src_ip", "10.0.0.1"),
             term("@fields.dest_ip", "10.0.0.3"),

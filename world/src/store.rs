@@ -281,7 +281,9 @@ mod tests {
     #[test]
     fn default_fixture_is_what_the_generator_produces() {
         if std::env::var_os("DT_WORLD_REGEN").is_some() {
+            // The embedded copy is stale until the next build; compare on the next run.
             write_default_fixture(&fixture_dir()).unwrap();
+            return;
         }
         let world = generate(&DEFAULT_PARAMS);
         for (name, embedded) in EMBEDDED {

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
-use dt_world::api::search::{advanced_search_json, advanced_search_json_linear_scan, search_linear_scan, search_records};
+use dt_world::api::search::{
+    advanced_search_json, advanced_search_json_linear_scan, search_linear_scan, search_records,
+};
 use dt_world::api::{details, devices, modelbreaches};
 use dt_world::clock::{DAY_MS, HOUR_MS, MINUTE_MS};
 use dt_world::{generate, GenParams, Window, World};
@@ -23,21 +25,35 @@ fn is_documentation_range(ip: IpAddr) -> bool {
 }
 
 fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// The address `ip` at time `t` is a device's (then) or an external documentation host.
 fn known_address(w: &World, ip: IpAddr, t: i64) -> bool {
-    w.devices().iter().any(|d| d.use_at(t).is_some_and(|u| u.ip == ip)) || is_documentation_range(ip)
+    w.devices()
+        .iter()
+        .any(|d| d.use_at(t).is_some_and(|u| u.ip == ip))
+        || is_documentation_range(ip)
 }
 
 fn check_coherence(w: &World) {
     let anchor = w.anchor_ms();
     let in_day = |t: i64| anchor - DAY_MS < t && t <= anchor;
     for d in w.devices() {
-        assert!(d.first_seen <= d.last_seen && d.last_seen <= anchor, "device {}", d.did);
+        assert!(
+            d.first_seen <= d.last_seen && d.last_seen <= anchor,
+            "device {}",
+            d.did
+        );
         for u in &d.ips {
-            assert!(d.first_seen <= u.from_ms && u.to_ms <= d.last_seen, "device {} ips", d.did);
+            assert!(
+                d.first_seen <= u.from_ms && u.to_ms <= d.last_seen,
+                "device {} ips",
+                d.did
+            );
         }
     }
     for c in w.connections() {
@@ -46,7 +62,12 @@ fn check_coherence(w: &World) {
             match p.did {
                 Some(did) => {
                     let d = w.device(did).expect("connection device exists");
-                    assert_eq!(d.use_at(c.time_ms).map(|u| u.ip), Some(p.ip), "{} uses the device's address then", c.uid);
+                    assert_eq!(
+                        d.use_at(c.time_ms).map(|u| u.ip),
+                        Some(p.ip),
+                        "{} uses the device's address then",
+                        c.uid
+                    );
                     assert!(p.hostname.is_none());
                 }
                 None => assert!(is_documentation_range(p.ip), "{} external {}", c.uid, p.ip),
@@ -55,12 +76,21 @@ fn check_coherence(w: &World) {
     }
     for b in w.breaches() {
         let d = w.device(b.did).expect("breach device exists");
-        assert!(d.use_at(b.time_ms - 1_000).is_some(), "breach {} device active", b.pbid);
+        assert!(
+            d.use_at(b.time_ms - 1_000).is_some(),
+            "breach {} device active",
+            b.pbid
+        );
         assert!(b.creation_ms >= b.time_ms && in_day(b.time_ms));
         assert!(!b.uids.is_empty());
         for uid in &b.uids {
             let c = w.connection(uid).expect("breach connection exists");
-            assert_eq!(c.src.did, Some(b.did), "breach {} connection {uid} starts at its device", b.pbid);
+            assert_eq!(
+                c.src.did,
+                Some(b.did),
+                "breach {} connection {uid} starts at its device",
+                b.pbid
+            );
             assert!(c.time_ms <= b.time_ms);
         }
         for comp in &b.components {
@@ -70,7 +100,11 @@ fn check_coherence(w: &World) {
     let s = w.search();
     let mut ids = HashSet::new();
     let mut conn_records = 0;
-    let hostnames: HashSet<&str> = w.devices().iter().filter_map(|d| d.hostname.as_deref()).collect();
+    let hostnames: HashSet<&str> = w
+        .devices()
+        .iter()
+        .filter_map(|d| d.hostname.as_deref())
+        .collect();
     for &id in s.ids_by_time() {
         let r = s.record(id);
         assert_eq!(r.id().len(), 20);
@@ -79,16 +113,24 @@ fn check_coherence(w: &World) {
         let hit = s.hit(id);
         let src = &hit["_source"];
         let f = &src["@fields"];
-        let ip = |k: &str| f[k].as_str().map(|v| v.parse::<IpAddr>().expect("IP field parses"));
+        let ip = |k: &str| {
+            f[k].as_str()
+                .map(|v| v.parse::<IpAddr>().expect("IP field parses"))
+        };
         let date = dt_world::clock::index_date(r.time_ms());
         assert!(hit["_index"].as_str().unwrap().ends_with(&date));
         assert_eq!(src["@timestamp"], dt_world::clock::iso_secs(r.time_ms()));
-        assert!(src["@message"].as_str().unwrap().starts_with(&dt_world::clock::epoch_message_column(r.time_us())));
+        assert!(src["@message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&dt_world::clock::epoch_message_column(r.time_us())));
         let t = r.time_ms();
         match src["@type"].as_str().unwrap() {
             ty @ ("conn" | "dns" | "http" | "ssl") => {
                 let uid = f["uid"].as_str().unwrap();
-                let c = w.connection(uid).unwrap_or_else(|| panic!("{ty} record {} has no connection {uid}", r.id()));
+                let c = w
+                    .connection(uid)
+                    .unwrap_or_else(|| panic!("{ty} record {} has no connection {uid}", r.id()));
                 assert_eq!(ip("source_ip"), Some(c.src.ip), "{uid}");
                 assert_eq!(ip("dest_ip"), Some(c.dst.ip), "{uid}");
                 assert_eq!(f["source_port"], c.src_port);
@@ -103,20 +145,38 @@ fn check_coherence(w: &World) {
             }
             ty @ ("firewall" | "ids" | "edr") => {
                 let (sip, dip) = (ip("src_ip").unwrap(), ip("dest_ip").unwrap());
-                assert!(known_address(w, sip, t) && known_address(w, dip, t), "{ty} {}", r.id());
+                assert!(
+                    known_address(w, sip, t) && known_address(w, dip, t),
+                    "{ty} {}",
+                    r.id()
+                );
                 if let Some(host) = f["host"].as_str() {
                     assert!(hostnames.contains(host), "{ty} host {host}");
-                    let d = w.devices().iter().find(|d| d.hostname.as_deref() == Some(host)).unwrap();
+                    let d = w
+                        .devices()
+                        .iter()
+                        .find(|d| d.hostname.as_deref() == Some(host))
+                        .unwrap();
                     let dev_ip = d.ip_use_or_current(t).ip;
-                    assert!(dev_ip == sip || dev_ip == dip, "{ty} host {host} is an end of the record");
+                    assert!(
+                        dev_ip == sip || dev_ip == dip,
+                        "{ty} host {host} is an end of the record"
+                    );
                 }
-                let msg = ["msg_s", "SyslogMessage"].iter().filter(|k| f[**k].is_string()).count();
+                let msg = ["msg_s", "SyslogMessage"]
+                    .iter()
+                    .filter(|k| f[**k].is_string())
+                    .count();
                 assert_eq!(msg, 1, "{ty} has exactly one message column");
             }
             other => panic!("unexpected @type {other}"),
         }
     }
-    assert_eq!(conn_records, w.connections().len(), "one conn record per connection");
+    assert_eq!(
+        conn_records,
+        w.connections().len(),
+        "one conn record per connection"
+    );
 }
 
 #[test]
@@ -126,7 +186,12 @@ fn default_world_is_coherent() {
 
 #[test]
 fn a_generated_world_is_coherent() {
-    check_coherence(&generate(&GenParams { devices: 40, records: 4_000, seed: 99, anchor_ms: 1_650_000_000_000 }));
+    check_coherence(&generate(&GenParams {
+        devices: 40,
+        records: 4_000,
+        seed: 99,
+        anchor_ms: 1_650_000_000_000,
+    }));
 }
 
 #[test]
@@ -142,9 +207,21 @@ fn conn_records_match_details_through_the_api() {
         let src = s.source_value(id);
         let f = &src["@fields"];
         let c = w.connection(f["uid"].as_str().unwrap()).unwrap();
-        let Some(did) = c.src.did.or(c.dst.did) else { continue };
+        let Some(did) = c.src.did.or(c.dst.did) else {
+            continue;
+        };
         let t = c.time_ms.to_string();
-        let got = details(&w, &params(&[("did", &did.to_string()), ("starttime", &t), ("endtime", &t), ("uid", &c.uid)]), now).unwrap();
+        let got = details(
+            &w,
+            &params(&[
+                ("did", &did.to_string()),
+                ("starttime", &t),
+                ("endtime", &t),
+                ("uid", &c.uid),
+            ]),
+            now,
+        )
+        .unwrap();
         let got = got.as_array().unwrap();
         assert_eq!(got.len(), 1, "{}", c.uid);
         let e = &got[0];
@@ -190,10 +267,24 @@ fn the_default_world_is_anchored_where_asked() {
         let q = json!({"search": "", "timeframe": "3600", "size": 10_000}).to_string();
         let got = advanced_search_json(&w, q.as_bytes(), anchor).unwrap();
         let hits = got["hits"]["hits"].as_array().unwrap();
-        assert!(hits.len() > 50, "the last hour before the anchor has records: {}", hits.len());
-        assert!(hits.iter().all(|h| (anchor - HOUR_MS..=anchor).contains(&h["sort"][0].as_i64().unwrap())));
-        assert!(!devices(&w, &[], anchor).unwrap().as_array().unwrap().is_empty());
-        assert!(!modelbreaches(&w, &[], anchor).unwrap().as_array().unwrap().is_empty());
+        assert!(
+            hits.len() > 50,
+            "the last hour before the anchor has records: {}",
+            hits.len()
+        );
+        assert!(hits
+            .iter()
+            .all(|h| (anchor - HOUR_MS..=anchor).contains(&h["sort"][0].as_i64().unwrap())));
+        assert!(!devices(&w, &[], anchor)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .is_empty());
+        assert!(!modelbreaches(&w, &[], anchor)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .is_empty());
         check_coherence(&w);
     }
 }
@@ -202,12 +293,20 @@ fn the_default_world_is_anchored_where_asked() {
 fn injected_records_are_found_at_once() {
     let mut w = World::default_world(None);
     let now = w.anchor_ms();
-    let laptop = w.devices().iter().find(|d| d.typename == "laptop" && d.hostname.is_some()).unwrap().clone();
+    let laptop = w
+        .devices()
+        .iter()
+        .find(|d| d.typename == "laptop" && d.hostname.is_some())
+        .unwrap()
+        .clone();
     let uid = w
         .add_connection(dt_world::NewConnection {
             time_ms: now - 1_000,
             src: dt_world::PeerRef::Device(laptop.did),
-            dst: dt_world::PeerRef::External { ip: "203.0.113.250".parse().unwrap(), hostname: Some("demo.example.com".into()) },
+            dst: dt_world::PeerRef::External {
+                ip: "203.0.113.250".parse().unwrap(),
+                hostname: Some("demo.example.com".into()),
+            },
             src_port: 50_000,
             dst_port: 443,
             protocol: "TCP".into(),
@@ -222,40 +321,86 @@ fn injected_records_are_found_at_once() {
     fields.insert("dest_ip".into(), json!("203.0.113.250"));
     fields.insert("host".into(), json!(laptop.hostname.clone().unwrap()));
     fields.insert("msg_s".into(), json!("demo alert"));
-    let id = w.add_search_record(now - 500, "ids", &fields).unwrap();
+    let id = w.add_search_record(now - 1_000, "ids", &fields).unwrap();
     let pbid = w
-        .add_breach(dt_world::NewBreach { time_ms: now - 400, did: laptop.did, pid: 3, score: 0.9, uids: vec![uid.clone()] })
+        .add_breach(dt_world::NewBreach {
+            time_ms: now - 400,
+            did: laptop.did,
+            pid: 3,
+            score: 0.9,
+            uids: vec![uid.clone()],
+        })
         .unwrap();
 
-    let q = format!("@fields.src_ip:\"{0}\" OR @fields.source_ip:\"{0}\"", laptop.ip());
+    let q = format!(
+        "@fields.src_ip:\"{0}\" OR @fields.source_ip:\"{0}\"",
+        laptop.ip()
+    );
     let body = json!({"search": q, "timeframe": "120", "size": 100}).to_string();
     let got = advanced_search_json(&w, body.as_bytes(), now).unwrap();
     let hits = got["hits"]["hits"].as_array().unwrap();
     assert_eq!(hits[0]["_id"], id.as_str(), "newest first");
-    assert!(hits.iter().any(|h| h["_source"]["@fields"]["uid"] == uid.as_str()));
+    assert!(hits
+        .iter()
+        .any(|h| h["_source"]["@fields"]["uid"] == uid.as_str()));
     let host_q = json!({"search": format!("@fields.host:\"{}\"", laptop.hostname.as_ref().unwrap()), "timeframe": "120"});
     let got = advanced_search_json(&w, host_q.to_string().as_bytes(), now).unwrap();
     assert_eq!(got["hits"]["hits"][0]["_id"], id.as_str());
     let events = details(&w, &params(&[("pbid", &pbid.to_string())]), now).unwrap();
     assert_eq!(events[1]["uid"], uid.as_str());
     assert_eq!(events[1]["destination"], "demo.example.com");
-    let last = details(&w, &params(&[("did", &laptop.did.to_string()), ("count", "1")]), now).unwrap();
+    let last = details(
+        &w,
+        &params(&[("did", &laptop.did.to_string()), ("count", "1")]),
+        now,
+    )
+    .unwrap();
     assert_eq!(last[0]["uid"], uid.as_str());
     assert!(w.device(laptop.did).unwrap().last_seen >= now - 1_000);
-    assert!(w.add_breach(dt_world::NewBreach { time_ms: now, did: laptop.did, pid: 999, score: 0.5, uids: vec![] }).is_err());
-    assert!(w.add_search_record(now, "ids", &serde_json::Map::from_iter([("src_ip".to_string(), json!(5))])).is_err());
+    assert!(w
+        .add_breach(dt_world::NewBreach {
+            time_ms: now,
+            did: laptop.did,
+            pid: 999,
+            score: 0.5,
+            uids: vec![]
+        })
+        .is_err());
+    assert!(w
+        .add_search_record(
+            now,
+            "ids",
+            &serde_json::Map::from_iter([("src_ip".to_string(), json!(5))])
+        )
+        .is_err());
     assert!(w.set_acknowledged(pbid, true));
     check_coherence(&w);
 }
 
 fn prop_world() -> &'static World {
     static W: OnceLock<World> = OnceLock::new();
-    W.get_or_init(|| generate(&GenParams { devices: 60, records: 20_000, seed: 2024, anchor_ms: 1_700_000_000_000 }))
+    W.get_or_init(|| {
+        generate(&GenParams {
+            devices: 60,
+            records: 20_000,
+            seed: 2024,
+            anchor_ms: 1_700_000_000_000,
+        })
+    })
 }
 
 fn addresses(w: &World) -> Vec<String> {
-    let mut v: Vec<String> = w.devices().iter().flat_map(|d| d.ips.iter().map(|u| u.ip.to_string())).collect();
-    v.extend(w.connections().iter().filter(|c| c.dst.did.is_none()).map(|c| c.dst.ip.to_string()));
+    let mut v: Vec<String> = w
+        .devices()
+        .iter()
+        .flat_map(|d| d.ips.iter().map(|u| u.ip.to_string()))
+        .collect();
+    v.extend(
+        w.connections()
+            .iter()
+            .filter(|c| c.dst.did.is_none())
+            .map(|c| c.dst.ip.to_string()),
+    );
     v.sort();
     v.dedup();
     v

@@ -361,6 +361,7 @@ async fn filter_sid(t: &Target) -> Result<(), Failure> {
 }
 
 async fn count(t: &Target) -> Result<(), Failure> {
+    some_devices(t).await?;
     let (_, all) = get_array(t, "/devices").await?;
     for n in [1usize, 3] {
         let (ex, got) = get_array(t, format!("/devices?count={n}")).await?;
@@ -440,6 +441,7 @@ async fn optional_fixture(t: &Target) -> Result<(), Failure> {
 }
 
 async fn includetags(t: &Target) -> Result<(), Failure> {
+    some_devices(t).await?;
     let (ex, tagged) = get_array(t, "/devices?count=10&includetags=true").await?;
     check(!tagged.is_empty(), &ex, "at least one device", || {
         ex.summary()
@@ -596,6 +598,7 @@ async fn unknown_did(t: &Target) -> Result<(), Failure> {
 }
 
 async fn responsedata_devices(t: &Target) -> Result<(), Failure> {
+    some_devices(t).await?;
     let (ex, got) = get_array(t, "/devices?count=5&responsedata=did%2Cip").await?;
     check(
         !got.is_empty()

@@ -40,7 +40,7 @@ pub fn cases() -> Vec<Case> {
         case!("language.bare-term-message", "A bare term MUST search @message: the sampled record's uid finds it, and every hit's message holds the term.", "ref 3.5 (kibana.default_fields); search/src/eval.rs", [Appliance], bare_term),
         case!("language.parse-error-400", "An unparseable search text MUST get the 400 HTML page.", "world/src/api/search.rs", [MockOnly], parse_error),
         case!("language.case-insensitive-values", "Terms MUST match values ignoring ASCII case (@type:CONN = @type:conn).", "search/src/eval.rs", [MockOnly], case_insensitive),
-        case!("language.fixture-counts", "Over the whole default world: * = 3000, @type:conn = 1765, @type:dns = 497, @type:(ssl OR http) = 368 records.", "fixtures/worlds/default", [MockOnly], fixture_counts),
+        case!("language.fixture-counts", "Over the whole default world * MUST match all 3000 records, the totals of @type:T over its 7 record types MUST add up to 3000, and @type:(ssl OR http) MUST be ssl plus http.", "fixtures/worlds/default", [MockOnly], fixture_counts),
     ]
 }
 
@@ -444,15 +444,28 @@ async fn case_insensitive(t: &Target) -> Result<(), Failure> {
 }
 
 async fn fixture_counts(t: &Target) -> Result<(), Failure> {
-    for (text, want) in [
-        ("*", 3000),
-        ("@type:conn", 1765),
-        ("@type:dns", 497),
-        ("@type:(ssl OR http)", 368),
-    ] {
+    let count = |text: &str| {
         let q = json!({"search": text, "fields": [], "timeframe": "172800", "size": 1});
-        let (ex, v) = search(t, &q).await?;
-        total_is(&ex, &v, want, text)?;
+        async move { search(t, &q).await }
+    };
+    let (ex, v) = count("*").await?;
+    total_is(&ex, &v, 3000, "every record of the default world")?;
+    let mut sum = 0;
+    let mut per_type = Vec::new();
+    for ty in ["conn", "dns", "ssl", "http", "firewall", "ids", "edr"] {
+        let (ex, v) = count(&format!("@type:{ty}")).await?;
+        check(total(&v) > 0, &ex, format!("records of type {ty}"), || {
+            "none".into()
+        })?;
+        sum += total(&v);
+        per_type.push(total(&v));
     }
-    Ok(())
+    check(
+        sum == 3000,
+        &ex,
+        "per-type totals adding up to 3000",
+        || format!("{per_type:?} = {sum}"),
+    )?;
+    let (ex, v) = count("@type:(ssl OR http)").await?;
+    total_is(&ex, &v, per_type[2] + per_type[3], "ssl plus http")
 }

@@ -220,7 +220,7 @@ async fn get_standard(t: &Target) -> Result<(), Failure> {
 }
 
 async fn get_urlsafe(t: &Target) -> Result<(), Failure> {
-    let w = Window::recent(t);
+    let (w, _, _) = recent_all(t, 1).await?;
     let (text, b64) = slash_plus_pad_query(w);
     let std_ex = t.send(&get_probe(&b64)).await?;
     let std_v = envelope(&std_ex)?;

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Runs every cargo-fuzz target in fuzz/ for SECONDS each (default 20), one after
+# the other, and fails if any target finds a crash (a panic, a failed assertion,
+# a timeout or running out of memory). Prints the executions per target.
+#
+# Usage: ci/fuzz.sh [SECONDS]
+#   DT_FUZZ_TARGETS    space-separated targets to run (default: all of them)
+#   DT_FUZZ_SANITIZER  address|none (default: address on a nightly toolchain,
+#                      none on stable, where RUSTC_BOOTSTRAP=1 unlocks -Z flags)
+#   DT_FUZZ_REPORT     also append "target<TAB>seconds<TAB>execs<TAB>crashes" here
+#
+# Seeds are read from fuzz/corpus/<target>/ (checked in, never written); what the
+# fuzzer finds goes to fuzz/work/corpus/<target>/, crashes to
+# fuzz/artifacts/<target>/ (both ignored by git). Reproduce a crash with
+#   cargo fuzz run <target> fuzz/artifacts/<target>/crash-...
+set -euo pipefail
+
+seconds="${1:-20}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+export CARGO_TERM_COLOR=never
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "== installing cargo-fuzz (crates.io)"
+  cargo install cargo-fuzz --locked
+fi
+
+toolchain=()
+sanitizer="${DT_FUZZ_SANITIZER:-}"
+if cargo +nightly --version >/dev/null 2>&1; then
+  toolchain=(+nightly)
+  sanitizer="${sanitizer:-address}"
+else
+  # cargo-fuzz passes -Z flags; RUSTC_BOOTSTRAP lets a stable compiler take them.
+  export RUSTC_BOOTSTRAP=1
+  sanitizer="${sanitizer:-none}"
+fi
+
+all_targets=$(cargo "${toolchain[@]}" fuzz list)
+targets="${DT_FUZZ_TARGETS:-$all_targets}"
+
+echo "== building fuzz targets (sanitizer: $sanitizer, toolchain: ${toolchain[*]:-default})"
+nice -n 10 cargo "${toolchain[@]}" fuzz build --sanitizer "$sanitizer"
+
+logs="fuzz/work/logs"
+mkdir -p "$logs"
+failed=0
+printf '%-16s %8s %14s %10s %s\n' target seconds executions exec/s result
+for t in $targets; do
+  mkdir -p "fuzz/work/corpus/$t" "fuzz/artifacts/$t"
+  log="$logs/$t.log"
+  status=0
+  nice -n 10 cargo "${toolchain[@]}" fuzz run --sanitizer "$sanitizer" "$t" \
+    "fuzz/work/corpus/$t" "fuzz/corpus/$t" -- \
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+    -print_final_stats=1 >"$log" 2>&1 || status=$?
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
+  if [ "$status" -eq 0 ]; then
+    result=ok
+    crashes=0
+  else
+    result="CRASH (exit $status)"
+    crashes=1
+    failed=1
+  fi
+  printf '%-16s %8s %14s %10s %s\n' "$t" "$seconds" "${execs:-?}" "${rate:-?}" "$result"
+  if [ -n "${DT_FUZZ_REPORT:-}" ]; then
+    printf '%s\t%s\t%s\t%s\n' "$t" "$seconds" "${execs:-?}" "$crashes" >>"$DT_FUZZ_REPORT"
+  fi
+  if [ "$status" -ne 0 ]; then
+    echo "---- $t: last lines of $log" >&2
+    tail -n 40 "$log" >&2
+    ls -1 "fuzz/artifacts/$t" >&2 || true
+  fi
+done
+
+if [ "$failed" -ne 0 ]; then
+  echo "fuzz: a target crashed (artifacts in fuzz/artifacts/)" >&2
+  exit 1
+fi
+echo "fuzz: every target ran ${seconds}s without a crash"

@@ -1,0 +1,87 @@
+//! Generates, writes, reloads and queries a large world, printing timings and memory.
+//!
+//! `cargo run --release -p dt-world --example world_bench -- <dir> [devices] [records] [seed]`
+//! (defaults: 500 devices, 1,000,000 records, seed 1). Reports peak RSS from /proc.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use dt_world::api::search::{advanced_search_json, search_linear_scan, search_records};
+use dt_world::clock::{DAY_MS, MINUTE_MS};
+use dt_world::{generate, GenParams, Window, World};
+
+fn rss() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = PathBuf::from(args.get(1).map_or("/tmp/dt-world-bench", String::as_str));
+    let devices = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(500);
+    let records = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let seed = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let anchor = 1_714_564_800_000;
+
+    let t = Instant::now();
+    let world = generate(&GenParams { devices, records, seed, anchor_ms: anchor });
+    println!(
+        "generate: {:?} ({} records, {} connections) [{}]",
+        t.elapsed(),
+        world.search().len(),
+        world.connections().len(),
+        rss()
+    );
+    let t = Instant::now();
+    world.write_dir(&dir).expect("write");
+    println!("write: {:?}", t.elapsed());
+    drop(world);
+
+    let t = Instant::now();
+    let world = World::load_dir(&dir, Some(anchor + 3_600_000)).expect("load");
+    println!("load (re-anchored): {:?} [{}]", t.elapsed(), rss());
+    let now = world.anchor_ms();
+
+    // The default IP query: two device addresses OR'ed over src_ip/dest_ip, 5 minutes.
+    let ips: Vec<String> = world.devices().iter().map(|d| d.ip().to_string()).collect();
+    let mut times = Vec::new();
+    let mut linear_times = Vec::new();
+    let mut total_hits = 0;
+    for i in 0..200usize {
+        let (a, b) = (&ips[(i * 7) % ips.len()], &ips[(i * 13 + 1) % ips.len()]);
+        let text = format!("@fields.src_ip:(\"{a}\" OR \"{b}\") OR @fields.dest_ip:(\"{a}\" OR \"{b}\")");
+        let start = now - DAY_MS + (i as i64 * 431 * MINUTE_MS / 60) % (DAY_MS - 5 * MINUTE_MS);
+        let body = serde_json::json!({
+            "search": text, "fields": [], "timeframe": "custom", "size": 10_000,
+            "time": {"from": dt_world::clock::iso_millis(start), "to": dt_world::clock::iso_millis(start + 5 * MINUTE_MS)}
+        })
+        .to_string();
+        let t = Instant::now();
+        let v = advanced_search_json(&world, body.as_bytes(), now).expect("search");
+        times.push(t.elapsed());
+        total_hits += v["hits"]["total"].as_u64().unwrap_or(0);
+        if i < 5 {
+            let q = dt_search::parse(&text).unwrap();
+            let w = Window::from_ms(start, start + 5 * MINUTE_MS);
+            let t = Instant::now();
+            let lin = search_linear_scan(&world, &q, w);
+            linear_times.push(t.elapsed());
+            assert_eq!(lin.ids, search_records(&world, &q, w).ids);
+        }
+    }
+    times.sort();
+    println!(
+        "default IP query, 5 min, size 10000 (full envelope): median {:?}, p90 {:?}, max {:?}; mean hits {}",
+        times[times.len() / 2],
+        times[times.len() * 9 / 10],
+        times[times.len() - 1],
+        total_hits / times.len() as u64
+    );
+    println!("linear scan of the same queries: {linear_times:?}");
+    println!("final [{}]", rss());
+}
