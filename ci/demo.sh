@@ -103,7 +103,10 @@ for e in lines:
         found["firewall"] = e
     if e.get("kind") == "alert" and str(e.get("id")) == str(pbid):
         found["breach"] = e
-for name, e in found.items():
+for name in ("firewall", "breach"):
+    if name not in found:
+        continue
+    e = found[name]
     shown = {k: v for k, v in e.items() if k != "raw"}
     print(f"-- injected {name} detection, as the client emitted it:")
     print(json.dumps(shown, indent=2))

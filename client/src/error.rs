@@ -34,7 +34,7 @@ pub enum ClientError {
         target: String,
     },
     /// The TLS handshake failed, usually because the certificate is not trusted.
-    #[error("TLS error: {detail}. Trust the appliance's CA (ca_file) or turn off certificate verification (verify_ssl = false)")]
+    #[error("TLS error: {detail}. {}", tls_hint(detail))]
     Tls {
         /// The TLS library's reason.
         detail: String,
@@ -68,7 +68,7 @@ pub enum ClientError {
         detail: String,
     },
     /// A non-JSON or wrongly shaped answer (a proxy's HTML page, a truncated body).
-    #[error("malformed response (HTTP {status}): {reason}; body starts {first_bytes:?}. Something other than the appliance may be answering (a proxy or load balancer)")]
+    #[error("malformed response (HTTP {status}): {reason}; body starts {first_bytes:?}. Something other than the appliance may be answering (a proxy or load balancer): check the proxy and the host")]
     Malformed {
         /// The HTTP status.
         status: u16,
@@ -99,6 +99,17 @@ pub enum ClientError {
         /// The first bytes of the body.
         first_bytes: String,
     },
+}
+
+/// What to do about a TLS failure, by its cause.
+fn tls_hint(detail: &str) -> &'static str {
+    if detail.contains("NotValidForName") || detail.contains("not valid for name") {
+        "The certificate is for another host name: connect with the name the certificate was issued for, or have the appliance's certificate reissued for this name (or turn off verification, verify_ssl = false)"
+    } else if detail.contains("Expired") || detail.contains("expired") || detail.contains("NotValidYet") {
+        "The certificate is outside its validity period: renew it, or check this machine's clock (or turn off verification, verify_ssl = false)"
+    } else {
+        "Trust the appliance's CA (ca_file) or turn off certificate verification (verify_ssl = false)"
+    }
 }
 
 /// A short machine-readable name for each error, used in reports and JSON output.
@@ -153,7 +164,7 @@ impl ClientError {
         matches!(
             self,
             ClientError::Timeout { .. } | ClientError::Server { .. } | ClientError::Reset { .. }
-        ) || matches!(self, ClientError::Malformed { reason, .. } if reason.starts_with("truncated"))
+        ) || matches!(self, ClientError::Malformed { status, reason, .. } if reason.starts_with("truncated") || *status >= 500)
     }
 }
 

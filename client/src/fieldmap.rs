@@ -231,7 +231,8 @@ pub const DEFAULT_MAP: &[(Field, &[&str])] = &[
     (
         Field::Signature,
         &[
-            "@fields.signature", // third-party logs
+            "@fields.signature", // third-party logs (IDS, EDR)
+            "@fields.rule",      // firewall logs: the rule that matched
             "model.then.name",   // breaches (default shape)
             "model.name",        // breaches (historicmodelonly shape)
             "name",              // /details policy-breach events

@@ -31,12 +31,15 @@ use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
 use crate::action::Action;
 use crate::clock::Clock;
 use crate::error::{first_bytes, ClientError};
+use crate::fieldmap::value_text;
 use crate::normalize::{Kind, NormalizedEvent, Normalizer, Source};
 use crate::results::{Offer, ResultSet, Summary};
 use crate::transport::{Response, Transport};
@@ -224,11 +227,21 @@ impl<'a> Requester<'a> {
 
     /// GETs a target and parses the JSON answer, retrying transient failures.
     pub async fn get_json(&mut self, target: &str) -> Result<(Value, Response), ClientError> {
+        self.get_parsed(target, |resp| resp.json()).await
+    }
+
+    /// GETs a target and reads the answer with `parse`, retrying transient failures of
+    /// either (a truncated body is one).
+    pub async fn get_parsed<T>(
+        &mut self,
+        target: &str,
+        parse: impl Fn(&Response) -> Result<T, ClientError>,
+    ) -> Result<(T, Response), ClientError> {
         let mut attempt = 1u32;
         loop {
             self.requests += 1;
             let result = match self.app.get(target).await {
-                Ok(resp) => resp.json().map(|v| (v, resp)),
+                Ok(resp) => parse(&resp).map(|v| (v, resp)),
                 Err(e) => Err(e),
             };
             match result {
@@ -266,6 +279,84 @@ pub trait Collect: Send {
     fn summary(&self) -> Summary;
     /// Picks up identifiers added to the action (before a window's records).
     fn sync_identifiers(&mut self, _action: &Action) {}
+    /// Whether a record of this identity already has a final verdict, so a new sighting
+    /// can only be a duplicate and need not be normalized.
+    fn settled(&self, _kind: Kind, _source: Source, _id: &str) -> bool {
+        false
+    }
+    /// Counts a sighting skipped because [`Collect::settled`] said so (a duplicate).
+    fn skip_settled(&mut self) {}
+}
+
+/// An action's [`ResultSet`], remembering which identities are settled (emitted, kept
+/// suspicious, or cut by the limit: every later sighting is a duplicate) so overlapping
+/// windows do not normalize the same advanced-search hit again. Records dropped as
+/// suspicious are not settled: the action's IPs may grow and make them match (D10).
+#[derive(Debug, Clone)]
+pub struct ActionResults {
+    set: ResultSet,
+    settled: [HashSet<String>; 6],
+    skipped: u64,
+}
+
+fn slot(kind: Kind, source: Source) -> usize {
+    let k = match kind {
+        Kind::Event => 0,
+        Kind::Alert => 3,
+    };
+    k + match source {
+        Source::AdvancedSearch => 0,
+        Source::Details => 1,
+        Source::ModelBreaches => 2,
+    }
+}
+
+impl ActionResults {
+    /// Wraps an action's result set.
+    pub fn new(set: ResultSet) -> Self {
+        ActionResults {
+            set,
+            settled: Default::default(),
+            skipped: 0,
+        }
+    }
+}
+
+impl Collect for ActionResults {
+    fn offer(&mut self, event: NormalizedEvent) -> Offer {
+        let (kind, source, id) = (event.kind, event.source, event.id.clone());
+        let offer = self.set.offer(event);
+        if matches!(
+            offer,
+            Offer::Emitted(_) | Offer::Suspicious(_) | Offer::OverLimit
+        ) {
+            self.settled[slot(kind, source)].insert(id);
+        }
+        offer
+    }
+    fn remaining(&self, kind: Kind) -> u64 {
+        self.set.remaining(kind)
+    }
+    fn note_truncated_query(&mut self, kind: Kind) {
+        self.set.note_truncated_query(kind)
+    }
+    fn correlates(&self, event: &NormalizedEvent) -> bool {
+        self.set.judge(event).is_ok()
+    }
+    fn summary(&self) -> Summary {
+        let mut s = self.set.summary();
+        s.duplicates += self.skipped;
+        s
+    }
+    fn sync_identifiers(&mut self, action: &Action) {
+        self.set.sync_identifiers(action)
+    }
+    fn settled(&self, kind: Kind, source: Source, id: &str) -> bool {
+        self.settled[slot(kind, source)].contains(id)
+    }
+    fn skip_settled(&mut self) {
+        self.skipped += 1;
+    }
 }
 
 impl Collect for ResultSet {
@@ -427,12 +518,8 @@ pub fn search_page(v: Value, resp: &Response) -> Result<(u64, Vec<Value>), Clien
             "advanced search answer has no `hits` object",
         ));
     };
-    let total = match hits.get("total") {
-        Some(Value::Number(n)) => n.as_u64(),
-        Some(Value::Object(t)) => t.get("value").and_then(Value::as_u64),
-        _ => None,
-    }
-    .ok_or_else(|| malformed(resp, "advanced search answer has no numeric `hits.total`"))?;
+    let total = total_of(hits.get("total"))
+        .ok_or_else(|| malformed(resp, "advanced search answer has no numeric `hits.total`"))?;
     match hits.remove("hits") {
         Some(Value::Array(list)) => Ok((total, list)),
         _ => Err(malformed(
@@ -440,6 +527,108 @@ pub fn search_page(v: Value, resp: &Response) -> Result<(u64, Vec<Value>), Clien
             "advanced search answer has no `hits.hits` array",
         )),
     }
+}
+
+fn total_of(v: Option<&Value>) -> Option<u64> {
+    match v {
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::Object(t)) => t.get("value").and_then(Value::as_u64),
+        _ => None,
+    }
+}
+
+/// One hit of a scanned page: its `_id` (as D10 reads it) and where its JSON lies in
+/// the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HitSpan {
+    /// The trimmed `_id`, when the hit has a usable one.
+    pub id: Option<String>,
+    /// The hit's bytes in the body.
+    pub span: std::ops::Range<usize>,
+}
+
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(borrow, default)]
+    hits: Option<RawHits<'a>>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct RawHits<'a> {
+    #[serde(default)]
+    total: Option<Value>,
+    #[serde(borrow, default)]
+    hits: Option<Vec<&'a RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct RawId<'a> {
+    #[serde(borrow, default, rename = "_id")]
+    id: Option<&'a RawValue>,
+}
+
+fn json_error(resp: &Response, e: &serde_json::Error) -> ClientError {
+    malformed(
+        resp,
+        if e.is_eof() {
+            format!("truncated JSON ({e})")
+        } else {
+            format!("not JSON ({e})")
+        },
+    )
+}
+
+/// Scans an advanced-search answer without building the hits' trees: `hits.total`
+/// and each hit's `_id` and span. Same errors as [`search_page`].
+pub fn scan_search_page(resp: &Response) -> Result<(u64, Vec<HitSpan>), ClientError> {
+    let env: RawEnvelope<'_> = serde_json::from_slice(&resp.body).map_err(|e| {
+        // Not an object at all, or a body cut short.
+        if e.is_eof() || e.is_syntax() {
+            json_error(resp, &e)
+        } else {
+            malformed(
+                resp,
+                format!("advanced search answer of the wrong shape ({e})"),
+            )
+        }
+    })?;
+    let Some(hits) = env.hits else {
+        if let Some(Value::String(e)) = env.error {
+            return Err(ClientError::Input { message: e });
+        }
+        return Err(malformed(
+            resp,
+            "advanced search answer has no `hits` object",
+        ));
+    };
+    let total = total_of(hits.total.as_ref())
+        .ok_or_else(|| malformed(resp, "advanced search answer has no numeric `hits.total`"))?;
+    let list = hits
+        .hits
+        .ok_or_else(|| malformed(resp, "advanced search answer has no `hits.hits` array"))?;
+    let base = resp.body.as_ptr() as usize;
+    let spans = list
+        .into_iter()
+        .map(|raw| {
+            let text = raw.get();
+            let start = text.as_ptr() as usize - base;
+            let id = serde_json::from_str::<RawId<'_>>(text)
+                .ok()
+                .and_then(|r| r.id)
+                .and_then(|v| serde_json::from_str::<Value>(v.get()).ok())
+                .and_then(|v| match v {
+                    Value::String(s) if s.trim().is_empty() => None,
+                    other => value_text(&other),
+                });
+            HitSpan {
+                id,
+                span: start..start + text.len(),
+            }
+        })
+        .collect();
+    Ok((total, spans))
 }
 
 fn array(v: Value, resp: &Response, endpoint: &str) -> Result<Vec<Value>, ClientError> {
@@ -466,13 +655,20 @@ pub async fn search(
     let mut offset = 0u64;
     loop {
         let target = advanced_search_target(query, wire, offset, size);
-        let (v, resp) = ctx.requester.get_json(&target).await?;
-        let (total, hits) = search_page(v, &resp)?;
+        let ((total, spans), resp) = ctx.requester.get_parsed(&target, scan_search_page).await?;
         stats.pages += 1;
-        let got = hits.len() as u64;
+        let got = spans.len() as u64;
         stats.records += got;
-        for hit in hits {
-            if ctx.take(hit, Source::AdvancedSearch, kind, Some(name)) {
+        for hit in spans {
+            if let Some(id) = &hit.id {
+                if ctx.collect.settled(kind, Source::AdvancedSearch, id) {
+                    ctx.collect.skip_settled();
+                    continue;
+                }
+            }
+            let record: Value =
+                serde_json::from_slice(&resp.body[hit.span]).map_err(|e| json_error(&resp, &e))?;
+            if ctx.take(record, Source::AdvancedSearch, kind, Some(name)) {
                 stats.emitted += 1;
             }
         }

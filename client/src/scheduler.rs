@@ -48,7 +48,9 @@ use crate::clock::Clock;
 use crate::config::{Config, Mode};
 use crate::error::{ClientError, ErrorKind};
 use crate::fieldmap::PathError;
-use crate::flows::{self, Appliance, Collect, QueryCtx, QueryStats, Requester, RetryPolicy};
+use crate::flows::{
+    self, ActionResults, Appliance, Collect, QueryCtx, QueryStats, Requester, RetryPolicy,
+};
 use crate::macros::{expand, Expansion};
 use crate::normalize::{rfc3339, Kind, NormalizedEvent, Normalizer};
 use crate::results::{ResultParams, ResultSet, Summary};
@@ -788,7 +790,7 @@ pub async fn run_action(
         app,
         clock,
         opts.retry,
-        Box::new(results),
+        Box::new(ActionResults::new(results)),
         sink,
     );
     for (n, slot) in slots.iter().enumerate() {

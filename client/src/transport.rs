@@ -355,6 +355,13 @@ pub fn interpret(
         407 => Err(ClientError::Proxy {
             detail: "the proxy requires authentication (HTTP 407)".into(),
         }),
+        // A proxy or load balancer in front of the appliance answers with its own HTML
+        // page; the appliance itself answers JSON or text.
+        400..=599 if looks_like_html(&body) => Err(ClientError::Malformed {
+            status,
+            reason: "an HTML error page instead of the appliance's answer".into(),
+            first_bytes: first_bytes(&body),
+        }),
         500..=599 => Err(ClientError::Server {
             status,
             first_bytes: first_bytes(&body),
@@ -364,6 +371,11 @@ pub fn interpret(
             first_bytes: first_bytes(&body),
         }),
     }
+}
+
+/// Whether a body is an HTML page (a proxy's error page).
+fn looks_like_html(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
 }
 
 /// The path and query exactly as the URL will send them.

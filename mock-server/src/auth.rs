@@ -51,15 +51,32 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
         diagnosis: None,
     };
 
-    let body = match axum::body::to_bytes(body, state.settings.body_limit).await {
-        Ok(b) => b,
-        Err(_) => {
-            let resp = ApiError::PayloadTooLarge.into_response();
+    // A declared length over the limit is refused before anything is read.
+    let limit = state.settings.body_limit;
+    let declared_too_large = axum::body::HttpBody::size_hint(&body).lower() > limit as u64;
+    let read = if declared_too_large {
+        None
+    } else {
+        Some(axum::body::to_bytes(body, limit).await)
+    };
+    let body = match read {
+        Some(Ok(b)) => b,
+        failed => {
+            let too_large = match &failed {
+                Some(Err(e)) => std::error::Error::source(e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>()),
+                _ => true,
+            };
+            // Too large: 413. Cut short or stalled past the deadline: 400.
+            let (resp, reason) = if too_large {
+                let reason = format!("body larger than {limit} bytes");
+                (ApiError::PayloadTooLarge.into_response(), reason)
+            } else {
+                let reason = "body incomplete or not received in time".to_string();
+                (ApiError::Input(reason.clone()).into_response(), reason)
+            };
             entry.status = resp.status().as_u16();
-            entry.reason = Some(format!(
-                "body larger than {} bytes",
-                state.settings.body_limit
-            ));
+            entry.reason = Some(reason);
             state.journal.record(entry);
             return resp;
         }

@@ -217,6 +217,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         tokens.extend(TokenSet::parse_env(v).context("DT_MOCK_TOKENS")?);
     }
     if let Some(path) = &args.tokens_file {
+        if let Some(warning) = secret_file_warning(path) {
+            eprintln!("warning: {warning}");
+        }
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         tokens.extend(TokenSet::parse_file(&text).with_context(|| format!("{}", path.display()))?);
@@ -252,6 +255,18 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
 
     let clock = MockClock::system(args.clock_offset);
+    // The world ends at the mock's now, the scenario's clock shift included.
+    let scenario_offset = match &scenario {
+        Some(s) => s.clock_offset_duration().map_err(anyhow::Error::msg)?,
+        None => time::Duration::ZERO,
+    };
+    let anchor =
+        dt_mock::clock::to_ms(args.anchor.unwrap_or_else(|| clock.now() + scenario_offset));
+    let world = match &args.world {
+        Some(dir) => dt_world::World::load_dir(dir, Some(anchor))
+            .with_context(|| format!("loading the world in {}", dir.display()))?,
+        None => dt_world::World::default_world(Some(anchor)),
+    };
     let mut ca_path = tls_config.as_ref().and_then(|(_, p)| p.clone());
     let mut config = MockConfig {
         settings: Settings {
@@ -266,8 +281,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         tls: tls_config.map(|(c, _)| c),
         journal_capacity: args.journal_capacity,
         limits: Limits::default(),
-        // Replaced below, once the scenario has set the clock.
-        world: dt_world::World::default_world(Some(0)),
+        world,
         faults: Vec::new(),
         scenario: None,
     };
@@ -280,12 +294,6 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .with_context(|| format!("writing the CA to {}", args.tls_ca_out.display()))?;
         ca_path = Some(args.tls_ca_out.clone());
     }
-    let anchor = dt_mock::clock::to_ms(args.anchor.unwrap_or_else(|| clock.now()));
-    config.world = match &args.world {
-        Some(dir) => dt_world::World::load_dir(dir, Some(anchor))
-            .with_context(|| format!("loading the world in {}", dir.display()))?,
-        None => dt_world::World::default_world(Some(anchor)),
-    };
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -357,4 +365,58 @@ async fn serve(args: ServeArgs) -> Result<()> {
     })
     .await?;
     Ok(())
+}
+
+/// A warning when a file of private tokens can be read by its group or by others
+/// (unix permission bits `0o044`); `None` when only its owner can, or elsewhere.
+fn secret_file_warning(path: &std::path::Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        (mode & 0o044 != 0).then(|| {
+            format!(
+                "{} holds private tokens and is readable by others (mode {:o}); run chmod 600 {}",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+#[cfg(all(test, unix))]
+mod secret_file_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::secret_file_warning;
+
+    #[test]
+    fn a_tokens_file_readable_by_others_gets_a_warning() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let path = file.path();
+        for (mode, warned) in [
+            (0o600, false),
+            (0o400, false),
+            (0o640, true),
+            (0o604, true),
+            (0o644, true),
+        ] {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let w = secret_file_warning(path);
+            assert_eq!(w.is_some(), warned, "mode {mode:o}: {w:?}");
+            if let Some(w) = w {
+                assert!(
+                    w.contains(&format!("mode {mode:o}")) && w.contains("chmod 600"),
+                    "{w}"
+                );
+            }
+        }
+        assert_eq!(secret_file_warning(&path.join("missing")), None);
+    }
 }

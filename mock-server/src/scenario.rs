@@ -334,14 +334,14 @@ impl Scenario {
         if offset != Duration::ZERO {
             config.clock.set_offset(config.clock.offset() + offset);
             applied.notes.push(format!(
-                "clock offset {}s (the mock's clock is {} the client's by {})",
+                "clock offset {}s: the mock's clock is {}s {} the real clock",
                 offset.whole_seconds(),
+                offset.whole_seconds().abs(),
                 if offset.is_negative() {
                     "behind"
                 } else {
                     "ahead of"
                 },
-                self.clock_offset.as_deref().unwrap_or_default()
             ));
         }
         if let Some(skew) = self.max_skew_duration().map_err(fail)? {

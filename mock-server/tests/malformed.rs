@@ -368,8 +368,14 @@ async fn bodies_over_the_limit_are_413_or_closed() {
     let mut req = request("POST", target.as_bytes(), &refs(&h), b"");
     req.truncate(req.len() - 2);
     req.extend_from_slice(b"Content-Length: 99999999999\r\n\r\n");
+    let started = Instant::now();
     let out = exchange(m.addr, req, false).await;
-    out.assert_4xx_or_closed("Content-Length 99999999999");
+    assert_eq!(
+        out.status(),
+        Some(413),
+        "Content-Length 99999999999: {out:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
     // A chunked body past the limit.
     let mut req = request("POST", target.as_bytes(), &refs(&h), b"");
     req.truncate(req.len() - 2);
@@ -400,6 +406,9 @@ async fn truncated_bodies_do_not_disturb_the_mock() {
     // Half-closed after 8 of 100 bytes: an answer or a close, never a 5xx.
     let out = exchange(m.addr, req.clone(), true).await;
     out.assert_4xx_or_closed("truncated body, half-closed");
+    if let Some(s) = out.status() {
+        assert_eq!(s, 400);
+    }
     // Gone altogether after 8 bytes.
     {
         let mut s = TcpStream::connect(m.addr).await.unwrap();
@@ -411,6 +420,44 @@ async fn truncated_bodies_do_not_disturb_the_mock() {
     req.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n10\r\n{\"ha");
     let out = exchange(m.addr, req, true).await;
     out.assert_4xx_or_closed("truncated chunked body");
+    still_serves(m.addr).await;
+}
+
+#[tokio::test]
+async fn a_stalled_body_is_cut_off_by_the_body_timeout() {
+    let m = start_with(Limits {
+        body_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    let target = "/advancedsearch/api/search";
+    let h = dtapi(target, PRIV);
+    let mut req = request("POST", target.as_bytes(), &refs(&h), b"");
+    req.truncate(req.len() - 2);
+    req.extend_from_slice(b"Content-Length: 100\r\n\r\n{\"hash\":");
+    // 8 of 100 bytes, then nothing (the connection stays open).
+    let started = Instant::now();
+    let out = exchange(m.addr, req.clone(), false).await;
+    assert_eq!(out.status(), Some(400), "{out:?}");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "answered after {elapsed:?}"
+    );
+    let e = m.state.journal.all().pop().unwrap();
+    assert_eq!(e.status, 400);
+    assert_eq!(
+        e.reason.as_deref(),
+        Some("body incomplete or not received in time")
+    );
+    // The admin API's bodies have the same deadline.
+    let out = exchange(
+        m.addr,
+        b"POST /_mock/faults HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{".to_vec(),
+        false,
+    )
+    .await;
+    out.assert_4xx_or_closed("a stalled admin body");
     still_serves(m.addr).await;
 }
 

@@ -134,11 +134,10 @@ fn parse(b: &[u8]) -> Option<OffsetDateTime> {
         _ => return None,
     };
     let time = Time::from_hms_nano(h as u8, mi as u8, s as u8, nanos).ok()?;
-    Some(
-        PrimitiveDateTime::new(date, time)
-            .assume_offset(offset)
-            .to_offset(UtcOffset::UTC),
-    )
+    // Checked: year 9999 with a negative offset is past the calendar in UTC.
+    PrimitiveDateTime::new(date, time)
+        .assume_offset(offset)
+        .checked_to_offset(UtcOffset::UTC)
 }
 
 fn num(digits: &[u8]) -> Option<u32> {
@@ -202,6 +201,7 @@ mod tests {
             "2020-04-15T13:34:00 UTC",
             "Wed, 15 Apr 2020 13:34:00 GMT",
             "2020-04-15T13:34:00.1234567890Z",
+            "9999-12-31T23:59:59-01:00",
         ] {
             assert!(parse_dtapi_date(s).is_err(), "{s}");
         }
