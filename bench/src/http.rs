@@ -7,25 +7,13 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-/// An answer: status, headers (lowercase names) and body.
+/// An answer: status and body.
 #[derive(Debug, Clone)]
 pub struct Answer {
     /// The HTTP status.
     pub status: u16,
-    /// Headers, names lowercased.
-    pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
-}
-
-impl Answer {
-    /// A header's value.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 /// A keep-alive connection.
@@ -118,11 +106,7 @@ fn read_answer(r: &mut BufReader<TcpStream>) -> Result<Answer> {
         r.read_to_end(&mut b)?;
         b
     };
-    Ok(Answer {
-        status,
-        headers,
-        body,
-    })
+    Ok(Answer { status, body })
 }
 
 /// One GET on a fresh connection.

@@ -67,6 +67,19 @@ impl<A: Appliance + ?Sized> Appliance for std::sync::Arc<A> {
     }
 }
 
+/// An appliance answering from a function: canned answers for tests and benchmarks.
+pub struct FnAppliance<F>(pub F);
+
+#[async_trait]
+impl<F> Appliance for FnAppliance<F>
+where
+    F: Fn(&str) -> Result<Response, ClientError> + Send + Sync,
+{
+    async fn get(&self, target: &str) -> Result<Response, ClientError> {
+        (self.0)(target)
+    }
+}
+
 /// Largest advanced-search page (the appliance clamps larger sizes).
 pub const MAX_PAGE: u64 = 10_000;
 
@@ -847,5 +860,51 @@ mod tests {
             search_page(json!([]), &resp),
             Err(ClientError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn d10_scan_reads_ids_and_spans_without_building_trees() {
+        let body = br#"{"took": 1, "hits": {"total": {"value": 3}, "hits": [
+            {"_id": " a1 ", "_source": {"x": [1, {"y": "}"}]}},
+            {"_id": 42, "_source": {}},
+            {"_id": "", "_source": {}}
+        ]}}"#;
+        let resp = Response {
+            status: 200,
+            body: body.to_vec(),
+        };
+        let (total, spans) = scan_search_page(&resp).unwrap();
+        assert_eq!(total, 3);
+        let ids: Vec<Option<String>> = spans.iter().map(|h| h.id.clone()).collect();
+        assert_eq!(ids, [Some("a1".into()), Some("42".into()), None]);
+        let first: Value = serde_json::from_slice(&body[spans[0].span.clone()]).unwrap();
+        assert_eq!(first["_source"]["x"][1]["y"], "}");
+    }
+
+    #[test]
+    fn d13_scan_errors_match_the_tree_reader() {
+        let r = |b: &[u8]| Response {
+            status: 200,
+            body: b.to_vec(),
+        };
+        assert!(matches!(
+            scan_search_page(&r(
+                br#"{"error": "Invalid to/from fields in custom range"}"#
+            )),
+            Err(ClientError::Input { .. })
+        ));
+        let cut =
+            scan_search_page(&r(br#"{"hits": {"total": 2, "hits": [{"_id": "a"#)).unwrap_err();
+        assert!(cut.is_transient(), "a truncated body is retried: {cut:?}");
+        for bad in [
+            &b"[]"[..],
+            b"<html>",
+            br#"{"hits": {"hits": []}}"#,
+            br#"{"hits": {"total": 1}}"#,
+        ] {
+            let e = scan_search_page(&r(bad)).unwrap_err();
+            assert!(matches!(e, ClientError::Malformed { .. }), "{e:?}");
+            assert!(!e.is_transient());
+        }
     }
 }

@@ -10,18 +10,23 @@
 //!
 //! Run: `cargo run --release -p dt-conformance --example client_bench [-- ROUNDS]`.
 
+use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use dt_client::action::Action;
 use dt_client::config::{Config, Protocol};
-use dt_client::flows::Appliance;
+use dt_client::flows::{
+    advanced_search_json, advanced_search_target, modelbreaches_target, scan_search_page,
+    Appliance, FnAppliance,
+};
 use dt_client::normalize::{Kind, Normalizer, Source};
 use dt_client::output::JsonLines;
 use dt_client::run::{run_job, run_one, TimeMode};
 use dt_client::scheduler::{shared, NullSink, Plan, RunOptions, Sink};
 use dt_client::transport::{Transport, TransportSettings};
+use dt_client::window::windows;
 use dt_mock::{MockClock, MockConfig, TokenSet};
 use dt_protocol::Secret;
 use serde_json::{Map, Value};
@@ -155,6 +160,7 @@ async fn full_run(rounds: usize) {
     let config = client_config(&m);
     let transport = Transport::new(TransportSettings::from_config(&config)).expect("a transport");
     let plan = Plan::new(config).expect("a plan");
+    breakdown(&m, &transport, &plan, s, rounds).await;
     let mut times = Vec::new();
     let mut last = None;
     for r in 0..rounds {
@@ -176,15 +182,137 @@ async fn full_run(rounds: usize) {
         times.push(t0.elapsed());
         last = Some(report.summary);
     }
-    let s = last.expect("a run");
+    let summary = last.expect("a run");
     println!(
         "full 11-window virtual-time run, 10,000 records per window ({} requests, {} records received, {} events emitted, {} duplicates): {}",
-        s.requests,
-        s.results.events + s.results.duplicates,
-        s.results.events,
-        s.results.duplicates,
+        summary.requests,
+        summary.results.events + summary.results.duplicates,
+        summary.results.events,
+        summary.results.duplicates,
         stats(times)
     );
+
+    // The same run on the client's side only: every answer fetched from the mock once,
+    // then served from memory.
+    let mut canned = HashMap::new();
+    for w in windows(
+        s,
+        Duration::minutes(5),
+        Duration::seconds(30),
+        Duration::ZERO,
+    ) {
+        let wire = w.to_darktrace_clock(Duration::ZERO);
+        for target in [
+            modelbreaches_target(&wire),
+            advanced_search_target(
+                "@fields.src_ip:(\"192.0.2.77\") OR @fields.dest_ip:(\"192.0.2.77\")",
+                &wire,
+                0,
+                10_000,
+            ),
+        ] {
+            let resp = transport.get(&target).await.expect("an answer");
+            canned.insert(target, resp);
+        }
+    }
+    let canned = FnAppliance(move |t: &str| {
+        canned
+            .get(t)
+            .cloned()
+            .ok_or_else(|| dt_client::error::ClientError::Unexpected {
+                status: 404,
+                first_bytes: t.to_string(),
+            })
+    });
+    let mut times = Vec::new();
+    for r in 0..rounds {
+        let action = shared(
+            Action::new(format!("canned-{r}"), s, ["192.0.2.77"], [""; 0], [""; 0])
+                .expect("an action"),
+        );
+        let sink = JsonLines::new(Box::new(std::io::sink()));
+        let t0 = Instant::now();
+        let report = run_one(
+            &canned,
+            &plan,
+            &action,
+            TimeMode::Virtual,
+            &sink,
+            &RunOptions::default(),
+        )
+        .await;
+        times.push(t0.elapsed());
+        assert_eq!(report.summary.results.events, 20_000);
+    }
+    println!(
+        "the same run, client side only (answers served from memory): {}",
+        stats(times)
+    );
+}
+
+/// Where one window's time goes: the mock's search and rendering, the HTTP round trip,
+/// and the client's scan, parse and normalization of the 10,000 hits.
+async fn breakdown(m: &Mock, transport: &Transport, plan: &Plan, s: OffsetDateTime, rounds: usize) {
+    let w = windows(
+        s,
+        Duration::minutes(5),
+        Duration::seconds(30),
+        Duration::ZERO,
+    )[0];
+    let wire = w.to_darktrace_clock(Duration::ZERO);
+    let query = "@fields.src_ip:(\"192.0.2.77\") OR @fields.dest_ip:(\"192.0.2.77\")";
+    let json = advanced_search_json(query, &wire, 0, 10_000).to_string();
+    let target = advanced_search_target(query, &wire, 0, 10_000);
+    let (mut search, mut render, mut http, mut scan, mut parse, mut norm) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut body_len = 0;
+    for _ in 0..rounds {
+        let now = m.state.clock.now_ms();
+        let t0 = Instant::now();
+        let v = {
+            let world = m.state.world.read().expect("the world");
+            dt_world::api::search::advanced_search_json(&world, json.as_bytes(), now)
+                .expect("a search")
+        };
+        search.push(t0.elapsed());
+        let t0 = Instant::now();
+        let bytes = dt_mock::json::pretty(&v);
+        render.push(t0.elapsed());
+        black_box(bytes);
+        let t0 = Instant::now();
+        let resp = transport.get(&target).await.expect("an answer");
+        http.push(t0.elapsed());
+        body_len = resp.body.len();
+        let t0 = Instant::now();
+        let (_, spans) = scan_search_page(&resp).expect("a page");
+        scan.push(t0.elapsed());
+        let t0 = Instant::now();
+        let hits: Vec<Value> = spans
+            .iter()
+            .map(|h| serde_json::from_slice(&resp.body[h.span.clone()]).expect("a hit"))
+            .collect();
+        parse.push(t0.elapsed());
+        let t0 = Instant::now();
+        let out: Vec<_> = hits
+            .into_iter()
+            .map(|h| {
+                plan.normalizer
+                    .normalize(h, Source::AdvancedSearch, Kind::Event, Some("IP Query"))
+            })
+            .collect();
+        norm.push(t0.elapsed());
+        black_box(out);
+    }
+    println!(
+        "one window of 10,000 hits ({:.1} MB on the wire):",
+        body_len as f64 / 1e6
+    );
+    println!("  mock search (world):        {}", stats(search));
+    println!("  mock rendering (2-space):   {}", stats(render));
+    println!("  HTTP round trip (all in):   {}", stats(http));
+    println!("  client page scan (ids):     {}", stats(scan));
+    println!("  client parse of 10,000 hits: {}", stats(parse));
+    println!("  client normalize 10,000:    {}", stats(norm));
 }
 
 async fn job_200(rounds: usize) {

@@ -90,9 +90,9 @@ pub struct Failure {
     pub expected: String,
     /// What happened.
     pub actual: String,
-    /// The request that showed it, if one did.
+    /// The request that showed it, if one did (boxed: failures travel in `Result`s).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exchange: Option<Exchange>,
+    pub exchange: Option<Box<Exchange>>,
 }
 
 impl Failure {
@@ -114,7 +114,7 @@ impl Failure {
         Failure {
             expected: expected.into(),
             actual: actual.into(),
-            exchange: Some(exchange.clone()),
+            exchange: Some(Box::new(exchange.clone())),
         }
     }
 }

@@ -39,9 +39,14 @@ impl Outcome {
         }
     }
 
-    /// A 4xx answer or a closed connection: never 5xx, never a success.
+    /// A 4xx answer or a closed connection: never 5xx, never a success. Prints the
+    /// outcome (`cargo test -p dt-mock --test mock malformed -- --nocapture`).
     #[track_caller]
     fn assert_4xx_or_closed(&self, case: &str) {
+        match self {
+            Outcome::Answer(r) => println!("malformed: {case} -> {}", r.status),
+            Outcome::Closed => println!("malformed: {case} -> closed"),
+        }
         if let Outcome::Answer(r) = self {
             assert!(
                 (400..500).contains(&r.status),
@@ -629,6 +634,7 @@ async fn protocol_garbage_gets_4xx_or_a_close() {
         match &out {
             // An unsigned request is redirected to /login by the appliance's rule.
             Outcome::Answer(r) if r.status == 302 => {
+                println!("malformed: {case} -> 302 (to /login)");
                 assert_eq!(r.header("location"), Some("/login"), "{case}")
             }
             _ => out.assert_4xx_or_closed(case),

@@ -1,7 +1,10 @@
-//! Generates, writes, reloads and queries a large world, printing timings and memory.
+//! Generates and writes a large world, or loads one and queries it, printing timings and
+//! memory (peak RSS from /proc). Run the two steps as separate processes so the load
+//! figures are not inflated by the generator's heap:
 //!
-//! `cargo run --release -p dt-world --example world_bench -- <dir> [devices] [records] [seed]`
-//! (defaults: 500 devices, 1,000,000 records, seed 1). Reports peak RSS from /proc.
+//! `cargo run --release -p dt-world --example world_bench -- gen <dir> [devices] [records] [seed]`
+//! (defaults: 500 devices, 1,000,000 records, seed 1), then
+//! `cargo run --release -p dt-world --example world_bench -- load <dir>`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -22,31 +25,39 @@ fn rss() -> String {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let dir = PathBuf::from(args.get(1).map_or("/tmp/dt-world-bench", String::as_str));
-    let devices = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(500);
-    let records = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
-    let seed = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let dir = PathBuf::from(args.get(2).map_or("/tmp/dt-world-bench", String::as_str));
     let anchor = 1_714_564_800_000;
-
-    let t = Instant::now();
-    let world = generate(&GenParams { devices, records, seed, anchor_ms: anchor });
-    println!(
-        "generate: {:?} ({} records, {} connections) [{}]",
-        t.elapsed(),
-        world.search().len(),
-        world.connections().len(),
-        rss()
-    );
-    let t = Instant::now();
-    world.write_dir(&dir).expect("write");
-    println!("write: {:?}", t.elapsed());
-    drop(world);
+    if args.get(1).map(String::as_str) == Some("gen") {
+        let devices = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(500);
+        let records = args
+            .get(4)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1_000_000);
+        let seed = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(1);
+        let t = Instant::now();
+        let world = generate(&GenParams {
+            devices,
+            records,
+            seed,
+            anchor_ms: anchor,
+        });
+        println!(
+            "generate: {:?} ({} records, {} connections) [{}]",
+            t.elapsed(),
+            world.search().len(),
+            world.connections().len(),
+            rss()
+        );
+        let t = Instant::now();
+        world.write_dir(&dir).expect("write");
+        println!("write: {:?}", t.elapsed());
+        return;
+    }
 
     let t = Instant::now();
     let world = World::load_dir(&dir, Some(anchor + 3_600_000)).expect("load");
     println!("load (re-anchored): {:?} [{}]", t.elapsed(), rss());
     let now = world.anchor_ms();
-
     // The default IP query: two device addresses OR'ed over src_ip/dest_ip, 5 minutes.
     let ips: Vec<String> = world.devices().iter().map(|d| d.ip().to_string()).collect();
     let mut times = Vec::new();
@@ -54,7 +65,8 @@ fn main() {
     let mut total_hits = 0;
     for i in 0..200usize {
         let (a, b) = (&ips[(i * 7) % ips.len()], &ips[(i * 13 + 1) % ips.len()]);
-        let text = format!("@fields.src_ip:(\"{a}\" OR \"{b}\") OR @fields.dest_ip:(\"{a}\" OR \"{b}\")");
+        let text =
+            format!("@fields.src_ip:(\"{a}\" OR \"{b}\") OR @fields.dest_ip:(\"{a}\" OR \"{b}\")");
         let start = now - DAY_MS + (i as i64 * 431 * MINUTE_MS / 60) % (DAY_MS - 5 * MINUTE_MS);
         let body = serde_json::json!({
             "search": text, "fields": [], "timeframe": "custom", "size": 10_000,

@@ -8,6 +8,7 @@
 //! unless the breach scenarios alone need more.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::rc::Rc;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -19,7 +20,7 @@ use crate::model::{
     Technique,
 };
 use crate::records::{self, Fv};
-use crate::search::{RecordInput, SearchStore};
+use crate::search::StoreBuilder;
 use crate::world::{conn_probe, conn_record, triggered_components, Counts, Meta, World};
 
 /// Generator parameters.
@@ -101,9 +102,10 @@ pub fn generate(p: &GenParams) -> World {
         start: p.anchor_ms - DAY_MS,
         devices,
         roles,
+        pools: Vec::new(),
         seq: 1,
         conns: Vec::new(),
-        recs: Vec::with_capacity(p.records),
+        recs: StoreBuilder::with_capacity(p.records),
     };
     let n_breaches = if p.devices == 0 {
         0
@@ -139,7 +141,7 @@ pub fn generate(p: &GenParams) -> World {
         next_seq: g.seq,
         counts: Counts::default(),
     };
-    let store = SearchStore::build(g.recs);
+    let store = g.recs.finish();
     World::assemble(meta, tags(), g.devices, models, breaches, g.conns, store)
         .expect("the generator produces consistent worlds")
 }
@@ -764,9 +766,10 @@ struct Gen {
     start: i64,
     devices: Vec<Device>,
     roles: Vec<Role>,
+    pools: Vec<(Vec<Role>, Rc<[usize]>)>,
     seq: u64,
     conns: Vec<Connection>,
-    recs: Vec<RecordInput>,
+    recs: StoreBuilder,
 }
 
 /// Application protocol by destination port, for scans and internal traffic.
@@ -800,10 +803,21 @@ impl Gen {
         s
     }
 
-    fn pool(&self, roles: &[Role]) -> Vec<usize> {
-        (0..self.roles.len())
+    /// Device positions with one of `roles` (cached: the generator asks per event).
+    fn pool(&mut self, roles: &[Role]) -> Rc<[usize]> {
+        if let Some((_, p)) = self.pools.iter().find(|(r, _)| r == roles) {
+            return Rc::clone(p);
+        }
+        let p: Rc<[usize]> = (0..self.roles.len())
             .filter(|&i| roles.contains(&self.roles[i]))
-            .collect()
+            .collect();
+        self.pools.push((roles.to_vec(), Rc::clone(&p)));
+        p
+    }
+
+    fn device_by_did(&self, did: u32) -> Option<&Device> {
+        let i = self.devices.binary_search_by_key(&did, |d| d.did).ok()?;
+        Some(&self.devices[i])
     }
 
     fn active(&self, i: usize, t: i64) -> bool {
@@ -885,8 +899,7 @@ impl Gen {
         let seq = self.next_seq();
         let probe = conn_probe(&c, &self.devices);
         let sub_us = self.rng.gen_range(0..1_000);
-        self.recs
-            .push(conn_record(&c, t * 1_000 + sub_us, seq, probe));
+        conn_record(&mut self.recs, &c, t * 1_000 + sub_us, seq, probe);
         self.conns.push(c);
         self.conns.len() - 1
     }
@@ -898,15 +911,14 @@ impl Gen {
 
     fn emit(&mut self, time_us: i64, probe: &str, ty: &str, fields: &[(&str, Fv<'_>)]) {
         let seq = self.next_seq();
-        self.recs
-            .push(records::record(time_us, seq, probe, ty, fields));
+        records::record(&mut self.recs, time_us, seq, probe, ty, fields);
     }
 
     /// The hostname of the internal end of a connection (third-party logs' `host`).
     fn internal_host(&self, ci: usize) -> Option<String> {
         let c = &self.conns[ci];
         let did = c.src.did.or(c.dst.did)?;
-        self.devices.iter().find(|d| d.did == did)?.hostname.clone()
+        self.device_by_did(did)?.hostname.clone()
     }
 
     fn conn_strings(&self, ci: usize) -> (String, String, u16, u16, String) {
@@ -1100,7 +1112,7 @@ impl Gen {
         let user = self.conns[ci]
             .src
             .did
-            .and_then(|did| self.devices.iter().find(|x| x.did == did))
+            .and_then(|did| self.device_by_did(did))
             .and_then(|x| x.credentials.first().cloned());
         let msg = format!(
             "Detection: {signature}; Severity: {severity}; Tactic: {tactic}; Technique: {technique}; Host: {}; Action: {}",
@@ -1349,7 +1361,7 @@ impl Gen {
                 if fresh.is_empty() {
                     self.pool(&[Role::Client])
                 } else {
-                    fresh
+                    fresh.into()
                 }
             }
             _ => self.pool(&[Role::Client]),

@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use crate::clock;
-use crate::search::{push_json_str, RecordInput, ID_LEN};
+use crate::search::{push_json_str, RecordInput, RecordSink, ID_LEN};
 
 /// A field value for [`build_source`].
 #[derive(Debug, Clone, Copy)]
@@ -113,7 +113,8 @@ fn write_f64(out: &mut Vec<u8>, f: f64) {
 /// always first and always rendered from `time_us`.
 pub(crate) fn build_source(time_us: i64, ty: &str, fields: &[(&str, Fv<'_>)]) -> String {
     let mut out = Vec::with_capacity(160 + fields.len() * 40);
-    let mut msg = clock::epoch_message_column(time_us);
+    let mut msg = String::with_capacity(64 + fields.len() * 24);
+    msg.push_str(&clock::epoch_message_column(time_us));
     out.extend_from_slice(b"{\"@fields\":{\"epochdate\":");
     write_f64(&mut out, clock::epoch_seconds(time_us));
     for (k, v) in fields {
@@ -135,14 +136,14 @@ pub(crate) fn build_source(time_us: i64, ty: &str, fields: &[(&str, Fv<'_>)]) ->
 }
 
 /// The indexed values of a field list, in [`crate::search::INDEXED_FIELDS`] order.
-pub(crate) fn indexed_values(ty: &str, fields: &[(&str, Fv<'_>)]) -> [Option<String>; 5] {
+pub(crate) fn indexed_values<'a>(ty: &'a str, fields: &[(&str, Fv<'a>)]) -> [Option<&'a str>; 5] {
     let get = |name: &str| {
         fields
             .iter()
             .find(|(k, _)| *k == name)
-            .and_then(|(_, v)| match v {
-                Fv::S(s) => Some((*s).to_string()),
-                Fv::J(Value::String(s)) => Some(s.clone()),
+            .and_then(|(_, v)| match *v {
+                Fv::S(s) => Some(s),
+                Fv::J(Value::String(s)) => Some(s.as_str()),
                 _ => None,
             })
     };
@@ -151,26 +152,27 @@ pub(crate) fn indexed_values(ty: &str, fields: &[(&str, Fv<'_>)]) -> [Option<Str
         get("dest_ip"),
         get("source_ip"),
         get("host"),
-        Some(ty.to_string()),
+        Some(ty),
     ]
 }
 
-/// A complete record ready for the store.
+/// Builds a complete record and hands it to `sink`.
 pub(crate) fn record(
+    sink: &mut dyn RecordSink,
     time_us: i64,
     seq: u64,
     probe: &str,
     ty: &str,
     fields: &[(&str, Fv<'_>)],
-) -> RecordInput {
-    RecordInput {
+) {
+    sink.accept(RecordInput {
         time_us,
         id: search_id(seq),
-        probe: probe.to_string(),
+        probe,
         text_current: true,
         vals: indexed_values(ty, fields),
         source: build_source(time_us, ty, fields).into_boxed_str(),
-    }
+    });
 }
 
 const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -259,8 +261,8 @@ mod tests {
             "1714564800.1235\tCabcdefABCDEFGHIJK01\t10.10.2.15\t51234\t1.25\ttrue\t[203.0.113.10]\t[300.0]\tquote \" and tab \t\t{\"a\":[1,\"x\"]}"
         );
         let vals = indexed_values("dns", &fields);
-        assert_eq!(vals[2].as_deref(), Some("10.10.2.15"));
-        assert_eq!(vals[4].as_deref(), Some("dns"));
+        assert_eq!(vals[2], Some("10.10.2.15"));
+        assert_eq!(vals[4], Some("dns"));
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! Results are sorted newest first by (time, id), as the appliance's Elasticsearch-backed
 //! search sorts by time descending.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashMap;
 
@@ -73,15 +74,22 @@ impl SearchRecord {
     }
 }
 
-/// A record about to enter the store.
-pub(crate) struct RecordInput {
+/// A record about to enter the store; the indexed values are borrowed because they
+/// are interned at once.
+pub(crate) struct RecordInput<'a> {
     pub time_us: i64,
     pub id: [u8; ID_LEN],
-    pub probe: String,
+    pub probe: &'a str,
     pub text_current: bool,
     /// Values of [`INDEXED_FIELDS`], original case.
-    pub vals: [Option<String>; 5],
+    pub vals: [Option<&'a str>; 5],
     pub source: Box<str>,
+}
+
+/// Where built records go: a [`StoreBuilder`] while generating, the live store when
+/// injecting.
+pub(crate) trait RecordSink {
+    fn accept(&mut self, input: RecordInput<'_>);
 }
 
 /// An inclusive time window in epoch microseconds.
@@ -115,9 +123,12 @@ pub struct Found {
     pub examined: usize,
 }
 
+/// Distinct indexed values. Each string also knows the id of its lowercase form, which
+/// keys the posting lists, so building and querying never allocate per record.
 #[derive(Debug, Default, Clone)]
 struct Interner {
     strings: Vec<Box<str>>,
+    lowered: Vec<u32>,
     map: HashMap<Box<str>, u32>,
 }
 
@@ -126,14 +137,35 @@ impl Interner {
         if let Some(&i) = self.map.get(s) {
             return i;
         }
+        let i = self.push(s);
+        let lower = s.to_lowercase();
+        if lower != s {
+            let l = match self.map.get(lower.as_str()) {
+                Some(&l) => l,
+                None => self.push(&lower),
+            };
+            self.lowered[i as usize] = l;
+        }
+        i
+    }
+
+    fn push(&mut self, s: &str) -> u32 {
         let i = self.strings.len() as u32;
         self.strings.push(s.into());
+        self.lowered.push(i);
         self.map.insert(s.into(), i);
         i
     }
 
     fn get(&self, i: u32) -> &str {
         &self.strings[i as usize]
+    }
+
+    /// The posting key of a query term (the id of its lowercase form), if any record has it.
+    fn key_of(&self, term: &str) -> Option<u32> {
+        self.map
+            .get(term.to_lowercase().as_str())
+            .map(|&i| self.lowered[i as usize])
     }
 }
 
@@ -142,7 +174,7 @@ impl Interner {
 pub struct SearchStore {
     records: Vec<SearchRecord>,
     order: Vec<u32>,
-    postings: Vec<HashMap<Box<str>, Vec<u32>>>,
+    postings: Vec<HashMap<u32, Vec<u32>>>,
     terms: Interner,
     probes: Vec<Box<str>>,
 }
@@ -159,72 +191,174 @@ impl Default for SearchStore {
     }
 }
 
-impl SearchStore {
-    /// Builds a store from records in any order; ids follow time order.
-    pub(crate) fn build(inputs: Vec<RecordInput>) -> Self {
-        let mut store = SearchStore::default();
-        let mut records: Vec<SearchRecord> = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            let rec = store.prepare(input);
-            records.push(rec);
+/// Collects records (interning their indexed values at once, so no per-record strings
+/// linger) and builds the indexes at the end.
+#[derive(Debug, Default)]
+pub(crate) struct StoreBuilder {
+    store: SearchStore,
+    records: Vec<SearchRecord>,
+}
+
+impl StoreBuilder {
+    pub fn with_capacity(n: usize) -> Self {
+        StoreBuilder {
+            store: SearchStore::default(),
+            records: Vec::with_capacity(n),
         }
+    }
+
+    pub fn push(&mut self, input: RecordInput<'_>) {
+        let rec = self.store.prepare(
+            input.time_us,
+            input.id,
+            input.probe,
+            input.text_current,
+            input.vals,
+            input.source,
+        );
+        self.records.push(rec);
+    }
+
+    pub fn push_parts(
+        &mut self,
+        time_us: i64,
+        id: [u8; ID_LEN],
+        probe: &str,
+        vals: [Option<&str>; 5],
+        source: Box<str>,
+    ) {
+        let rec = self.store.prepare(time_us, id, probe, false, vals, source);
+        self.records.push(rec);
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Appends another builder's records (from a parallel loader), re-interning them.
+    pub fn merge(&mut self, other: StoreBuilder) {
+        let terms: Vec<u32> = other
+            .store
+            .terms
+            .strings
+            .iter()
+            .map(|t| self.store.terms.intern(t))
+            .collect();
+        let probes: Vec<u8> = other
+            .store
+            .probes
+            .iter()
+            .map(|p| self.store.probe_id(p))
+            .collect();
+        self.records.reserve(other.records.len());
+        for mut r in other.records {
+            for v in r.vals.iter_mut().filter(|v| **v != NONE) {
+                *v = terms[*v as usize];
+            }
+            r.probe = probes[usize::from(r.probe)];
+            self.records.push(r);
+        }
+    }
+
+    /// Sorts by (time, `_id`) so that ids follow time order, and builds the indexes.
+    pub fn finish(self) -> SearchStore {
+        let StoreBuilder {
+            mut store,
+            mut records,
+        } = self;
         if !records
             .windows(2)
             .all(|w| (w[0].time_us, w[0].id) <= (w[1].time_us, w[1].id))
         {
             records.sort_unstable_by_key(|a| (a.time_us, a.id));
         }
+        records.shrink_to_fit();
         store.order = (0..records.len() as u32).collect();
         for (i, rec) in records.iter().enumerate() {
             for (f, &v) in rec.vals.iter().enumerate() {
                 if v != NONE {
-                    let key = store.terms.get(v).to_lowercase();
-                    store.postings[f]
-                        .entry(key.into())
-                        .or_default()
-                        .push(i as u32);
+                    let key = store.terms.lowered[v as usize];
+                    store.postings[f].entry(key).or_default().push(i as u32);
                 }
             }
+        }
+        for p in &mut store.postings {
+            p.values_mut().for_each(Vec::shrink_to_fit);
         }
         store.records = records;
         store
     }
+}
 
-    fn prepare(&mut self, input: RecordInput) -> SearchRecord {
-        let probe = match self.probes.iter().position(|p| **p == *input.probe) {
+impl RecordSink for StoreBuilder {
+    fn accept(&mut self, input: RecordInput<'_>) {
+        self.push(input);
+    }
+}
+
+impl RecordSink for SearchStore {
+    fn accept(&mut self, input: RecordInput<'_>) {
+        self.insert(input);
+    }
+}
+
+impl SearchStore {
+    fn probe_id(&mut self, probe: &str) -> u8 {
+        let i = match self.probes.iter().position(|p| **p == *probe) {
             Some(p) => p,
             None => {
-                self.probes.push(input.probe.into());
+                self.probes.push(probe.into());
                 self.probes.len() - 1
             }
         };
+        // Worlds have a handful of probes; a 257th would share the last name.
+        i.min(usize::from(u8::MAX)) as u8
+    }
+
+    fn prepare(
+        &mut self,
+        time_us: i64,
+        id: [u8; ID_LEN],
+        probe: &str,
+        text_current: bool,
+        input_vals: [Option<&str>; 5],
+        source: Box<str>,
+    ) -> SearchRecord {
+        let probe = self.probe_id(probe);
         let mut vals = [NONE; 5];
-        for (slot, v) in vals.iter_mut().zip(&input.vals) {
+        for (slot, v) in vals.iter_mut().zip(input_vals) {
             if let Some(v) = v {
                 *slot = self.terms.intern(v);
             }
         }
         SearchRecord {
-            time_us: input.time_us,
-            id: input.id,
-            probe: probe.min(usize::from(u8::MAX)) as u8,
-            text_current: input.text_current,
+            time_us,
+            id,
+            probe,
+            text_current,
             vals,
-            source: input.source,
+            source,
         }
     }
 
     /// Adds one record, keeping every index sorted; returns its arena id.
-    pub(crate) fn insert(&mut self, input: RecordInput) -> u32 {
-        let rec = self.prepare(input);
+    pub(crate) fn insert(&mut self, input: RecordInput<'_>) -> u32 {
+        let rec = self.prepare(
+            input.time_us,
+            input.id,
+            input.probe,
+            input.text_current,
+            input.vals,
+            input.source,
+        );
         let id = self.records.len() as u32;
         let t = rec.time_us;
-        let keys: Vec<(usize, String)> = rec
+        let keys: Vec<(usize, u32)> = rec
             .vals
             .iter()
             .enumerate()
             .filter(|(_, &v)| v != NONE)
-            .map(|(f, &v)| (f, self.terms.get(v).to_lowercase()))
+            .map(|(f, &v)| (f, self.terms.lowered[v as usize]))
             .collect();
         self.records.push(rec);
         // The new id is the largest, so it goes after every record at or before `t`.
@@ -234,7 +368,7 @@ impl SearchStore {
             .partition_point(|&j| records[j as usize].time_us <= t);
         self.order.insert(pos, id);
         for (f, key) in keys {
-            let list = self.postings[f].entry(key.into()).or_default();
+            let list = self.postings[f].entry(key).or_default();
             let pos = list.partition_point(|&j| records[j as usize].time_us <= t);
             list.insert(pos, id);
         }
@@ -283,6 +417,14 @@ impl SearchStore {
         }
     }
 
+    #[cfg(test)]
+    fn posting(&self, f: usize, term: &str) -> &[u32] {
+        self.terms
+            .key_of(term)
+            .and_then(|k| self.postings[f].get(&k))
+            .map_or(&[], Vec::as_slice)
+    }
+
     fn window_range(&self, list: &[u32], w: Window) -> (usize, usize) {
         let lo = list.partition_point(|&i| self.records[i as usize].time_us < w.from_us);
         let hi = list.partition_point(|&i| self.records[i as usize].time_us <= w.to_us);
@@ -303,7 +445,7 @@ impl SearchStore {
                 if v.trim().parse::<f64>().is_ok() {
                     return None;
                 }
-                let Some(list) = self.postings[f].get(v.to_lowercase().as_str()) else {
+                let Some(list) = self.terms.key_of(v).and_then(|k| self.postings[f].get(&k)) else {
                     return Some(Vec::new());
                 };
                 let (lo, hi) = self.window_range(list, w);
@@ -573,40 +715,77 @@ fn emit(v: &Value, f: &mut dyn FnMut(&str)) {
     }
 }
 
+/// A string that borrows from the input when it has no escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// The fields read from a `_source` text when a record enters the store.
 #[derive(Deserialize)]
-struct SourceKeys {
-    #[serde(rename = "@fields")]
-    fields: FieldKeys,
-    #[serde(rename = "@type")]
-    ty: String,
+struct SourceKeys<'a> {
+    #[serde(rename = "@fields", borrow)]
+    fields: FieldKeys<'a>,
+    #[serde(rename = "@type", borrow)]
+    ty: Text<'a>,
 }
 
 #[derive(Deserialize)]
-struct FieldKeys {
+struct FieldKeys<'a> {
     epochdate: f64,
-    #[serde(default)]
-    src_ip: Option<String>,
-    #[serde(default)]
-    dest_ip: Option<String>,
-    #[serde(default)]
-    source_ip: Option<String>,
-    #[serde(default)]
-    host: Option<String>,
+    #[serde(default, borrow)]
+    src_ip: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    dest_ip: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    source_ip: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    host: Option<Text<'a>>,
 }
+
+/// Values of [`INDEXED_FIELDS`] read from a `_source`, borrowed where possible.
+pub(crate) type IndexedValues<'a> = [Option<Cow<'a, str>>; 5];
 
 /// Reads the time (epoch µs) and indexed values from a `_source` text. Indexed fields
 /// must be strings when present, `@fields.epochdate` a number.
-pub(crate) fn source_keys(text: &str) -> Result<(i64, [Option<String>; 5]), String> {
-    let k: SourceKeys = serde_json::from_str(text).map_err(|e| e.to_string())?;
+pub(crate) fn source_keys(text: &str) -> Result<(i64, IndexedValues<'_>), String> {
+    let k: SourceKeys<'_> = serde_json::from_str(text).map_err(|e| e.to_string())?;
     if !k.fields.epochdate.is_finite() {
         return Err("@fields.epochdate is not a finite number".into());
     }
     let time_us = (k.fields.epochdate * 1e6).round() as i64;
     let f = k.fields;
+    fn t(v: Option<Text<'_>>) -> Option<Cow<'_, str>> {
+        v.map(|t| t.0)
+    }
     Ok((
         time_us,
-        [f.src_ip, f.dest_ip, f.source_ip, f.host, Some(k.ty)],
+        [
+            t(f.src_ip),
+            t(f.dest_ip),
+            t(f.source_ip),
+            t(f.host),
+            Some(k.ty.0),
+        ],
     ))
 }
 
@@ -642,7 +821,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn input(t_us: i64, n: u8, src: &str, dst: &str) -> RecordInput {
+    fn add(sink: &mut dyn RecordSink, t_us: i64, n: u8, src: &str, dst: &str) {
         let source = format!(
             r#"{{"@fields":{{"epochdate":{},"src_ip":"{src}","dest_ip":"{dst}","n":{n}}},"@type":"firewall","@timestamp":"x","@message":"1.0\t{src}\t{dst}","@darktrace_probe":"1"}}"#,
             clock::epoch_seconds(t_us)
@@ -651,24 +830,24 @@ pub(crate) mod tests {
         assert_eq!(time_us, t_us);
         let mut id = [b'a'; ID_LEN];
         id[19] = b'a' + n;
-        RecordInput {
+        sink.accept(RecordInput {
             time_us,
             id,
-            probe: "dt-01".into(),
+            probe: "dt-01",
             text_current: false,
-            vals,
-            source: source.into(),
-        }
+            vals: vals.each_ref().map(Option::as_deref),
+            source: source.as_str().into(),
+        });
     }
 
     fn small_store() -> SearchStore {
         let base = 1_700_000_000_000_000;
-        SearchStore::build(vec![
-            input(base + 3_000_000, 3, "10.0.0.1", "10.0.0.2"),
-            input(base + 1_000_000, 1, "10.0.0.1", "10.0.0.3"),
-            input(base + 2_000_000, 2, "10.0.0.2", "10.0.0.3"),
-            input(base + 4_000_000, 4, "10.0.0.4", "10.0.0.1"),
-        ])
+        let mut b = StoreBuilder::with_capacity(4);
+        add(&mut b, base + 3_000_000, 3, "10.0.0.1", "10.0.0.2");
+        add(&mut b, base + 1_000_000, 1, "10.0.0.1", "10.0.0.3");
+        add(&mut b, base + 2_000_000, 2, "10.0.0.2", "10.0.0.3");
+        add(&mut b, base + 4_000_000, 4, "10.0.0.4", "10.0.0.1");
+        b.finish()
     }
 
     #[test]
@@ -680,8 +859,8 @@ pub(crate) mod tests {
             .map(|&i| s.record(i).time_us)
             .collect();
         assert!(times.windows(2).all(|w| w[0] <= w[1]));
-        assert_eq!(s.postings[0]["10.0.0.1"].len(), 2);
-        assert_eq!(s.postings[TYPE_FIELD]["firewall"].len(), 4);
+        assert_eq!(s.posting(0, "10.0.0.1").len(), 2);
+        assert_eq!(s.posting(TYPE_FIELD, "FireWall").len(), 4);
     }
 
     #[test]
@@ -754,10 +933,11 @@ pub(crate) mod tests {
     fn insert_keeps_indexes_sorted() {
         let mut s = small_store();
         let base = 1_700_000_000_000_000;
-        let id = s.insert(input(base + 2_500_000, 9, "10.0.0.1", "10.0.0.9"));
+        add(&mut s, base + 2_500_000, 9, "10.0.0.1", "10.0.0.9");
+        let id = s.len() as u32 - 1;
         let pos = s.ids_by_time().iter().position(|&i| i == id).unwrap();
         assert_eq!(pos, 2);
-        let list = &s.postings[0]["10.0.0.1"];
+        let list = s.posting(0, "10.0.0.1");
         assert!(list
             .windows(2)
             .all(|w| s.record(w[0]).time_us <= s.record(w[1]).time_us));

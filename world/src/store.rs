@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Cursor, Write};
+use std::io::{BufRead, BufReader, BufWriter, Cursor, Read, Write};
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 
 use crate::gen::{generate, GenParams};
 use crate::model::{Breach, Connection, Device, Model, Tag};
-use crate::search::{probe_of_index, source_keys, RecordInput, SearchStore, ID_LEN};
+use crate::search::{probe_of_index, source_keys, StoreBuilder, ID_LEN};
 use crate::world::{Meta, World, WorldError};
 
 /// The files of a world directory, in writing order.
@@ -170,29 +170,114 @@ fn read_json<T: DeserializeOwned>(open: &mut Opener<'_>, name: &str) -> Result<T
     serde_json::from_reader(open(name)?).map_err(|e| parse_err(name, None, e))
 }
 
-fn for_each_line(
+/// Bytes per chunk handed to a parsing thread (cut at a line end).
+const CHUNK_BYTES: u64 = 4 << 20;
+
+/// A line's position when parsing failed: (chunk, line within the chunk, message).
+type LineError = (usize, usize, String);
+
+/// Parses a JSON-lines file on every core: this thread reads chunks cut at line ends,
+/// workers parse them into their own accumulators (returned in no particular order).
+/// Blank lines are skipped; an error names the file and the line.
+fn par_lines<T, I, F>(
     open: &mut Opener<'_>,
     name: &str,
-    mut f: impl FnMut(&str) -> Result<(), String>,
-) -> Result<(), WorldError> {
-    let mut r = open(name)?;
-    let mut buf = String::with_capacity(2048);
-    let mut n = 0;
-    loop {
-        buf.clear();
-        let read = r
-            .read_line(&mut buf)
-            .map_err(|e| parse_err(name, Some(n + 1), e))?;
-        if read == 0 {
-            return Ok(());
+    init: I,
+    f: F,
+) -> Result<Vec<T>, WorldError>
+where
+    T: Send,
+    I: Fn() -> T + Sync,
+    F: Fn(&mut T, &str) -> Result<(), String> + Sync,
+{
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let mut reader = open(name)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(workers * 2);
+    let rx = std::sync::Mutex::new(rx);
+    let worker = || {
+        let mut acc = init();
+        let mut lines_per_chunk = Vec::new();
+        let mut error: Option<LineError> = None;
+        loop {
+            let next = rx.lock().map(|r| r.recv());
+            let Ok(Ok((index, data))) = next else { break };
+            if error.is_some() {
+                continue; // keep draining so the reader never blocks
+            }
+            let mut n = 0;
+            let mut segments = data.split(|b| *b == b'\n').peekable();
+            while let Some(seg) = segments.next() {
+                if seg.is_empty() && segments.peek().is_none() {
+                    break;
+                }
+                n += 1;
+                let result = std::str::from_utf8(seg)
+                    .map_err(|e| e.to_string())
+                    .and_then(|line| {
+                        let line = line.trim_end_matches('\r');
+                        if line.trim().is_empty() {
+                            Ok(())
+                        } else {
+                            f(&mut acc, line)
+                        }
+                    });
+                if let Err(m) = result {
+                    error = Some((index, n, m));
+                    break;
+                }
+            }
+            lines_per_chunk.push((index, n));
         }
-        n += 1;
-        let line = buf.trim_end_matches(['\n', '\r']);
-        if line.trim().is_empty() {
-            continue;
+        (acc, lines_per_chunk, error)
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(worker)).collect();
+        let mut read_error = None;
+        for index in 0.. {
+            let mut data = Vec::with_capacity(CHUNK_BYTES as usize + 4096);
+            let read = (&mut reader)
+                .take(CHUNK_BYTES)
+                .read_to_end(&mut data)
+                .and_then(|_| {
+                    if data.last().is_some_and(|b| *b != b'\n') {
+                        reader.read_until(b'\n', &mut data)
+                    } else {
+                        Ok(0)
+                    }
+                });
+            if let Err(e) = read {
+                read_error = Some(parse_err(name, None, e));
+                break;
+            }
+            if data.is_empty() || tx.send((index, data)).is_err() {
+                break;
+            }
         }
-        f(line).map_err(|m| parse_err(name, Some(n), m))?;
-    }
+        drop(tx);
+        let results: Vec<_> = handles
+            .into_iter()
+            .map(|h| h.join().expect("parser thread panicked"))
+            .collect();
+        if let Some(e) = read_error {
+            return Err(e);
+        }
+        let first_error = results
+            .iter()
+            .filter_map(|r| r.2.as_ref())
+            .min_by_key(|(c, l, _)| (*c, *l));
+        if let Some((chunk, line, message)) = first_error {
+            let before: usize = results
+                .iter()
+                .flat_map(|r| &r.1)
+                .filter(|(c, _)| c < chunk)
+                .map(|(_, n)| n)
+                .sum();
+            return Err(parse_err(name, Some(before + line), message));
+        }
+        Ok(results.into_iter().map(|r| r.0).collect())
+    })
 }
 
 #[derive(Deserialize)]
@@ -205,8 +290,9 @@ struct HitLine<'a> {
     source: &'a RawValue,
 }
 
-/// Reads one `search.jsonl` line (a hit exactly as advanced search returns it).
-pub(crate) fn parse_hit_line(line: &str) -> Result<RecordInput, String> {
+/// Reads one `search.jsonl` line (a hit exactly as advanced search returns it) into the
+/// builder.
+pub(crate) fn parse_hit_line(line: &str, into: &mut StoreBuilder) -> Result<(), String> {
     let hit: HitLine<'_> = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let probe = probe_of_index(&hit.index)
         .ok_or_else(|| format!("_index {:?} is not logstash-<probe>-YYYY.MM.DD", hit.index))?;
@@ -219,14 +305,14 @@ pub(crate) fn parse_hit_line(line: &str) -> Result<RecordInput, String> {
         .ok_or_else(|| format!("_id {:?} is not {ID_LEN} ASCII characters", hit.id))?;
     let text = hit.source.get();
     let (time_us, vals) = source_keys(text).map_err(|e| format!("_source: {e}"))?;
-    Ok(RecordInput {
+    into.push_parts(
         time_us,
         id,
-        probe: probe.to_string(),
-        text_current: false,
-        vals,
-        source: text.into(),
-    })
+        probe,
+        vals.each_ref().map(Option::as_deref),
+        text.into(),
+    );
+    Ok(())
 }
 
 fn load(open: &mut Opener<'_>, anchor_ms: Option<i64>) -> Result<World, WorldError> {
@@ -242,16 +328,26 @@ fn load(open: &mut Opener<'_>, anchor_ms: Option<i64>) -> Result<World, WorldErr
     let devices: Vec<Device> = read_json(open, "devices.json")?;
     let models: Vec<Model> = read_json(open, "models.json")?;
     let breaches: Vec<Breach> = read_json(open, "breaches.json")?;
-    let mut connections = Vec::new();
-    for_each_line(open, "connections.jsonl", |line| {
-        connections.push(serde_json::from_str::<Connection>(line).map_err(|e| e.to_string())?);
-        Ok(())
-    })?;
-    let mut inputs = Vec::new();
-    for_each_line(open, "search.jsonl", |line| {
-        inputs.push(parse_hit_line(line)?);
-        Ok(())
-    })?;
+    let parts = par_lines(
+        open,
+        "connections.jsonl",
+        Vec::new,
+        |v: &mut Vec<Connection>, line| {
+            v.push(serde_json::from_str(line).map_err(|e| e.to_string())?);
+            Ok(())
+        },
+    )?;
+    let connections: Vec<Connection> = parts.into_iter().flatten().collect();
+    let per_worker = meta.counts.search_records / 2 + 16;
+    let parts = par_lines(
+        open,
+        "search.jsonl",
+        || StoreBuilder::with_capacity(per_worker),
+        |b, line| parse_hit_line(line, b),
+    )?;
+    let mut parts = parts.into_iter();
+    let mut builder = parts.next().unwrap_or_default();
+    parts.for_each(|p| builder.merge(p));
     let stored_anchor = meta.anchor_ms;
     let mut world = World::assemble(
         meta,
@@ -260,7 +356,7 @@ fn load(open: &mut Opener<'_>, anchor_ms: Option<i64>) -> Result<World, WorldErr
         models,
         breaches,
         connections,
-        SearchStore::build(inputs),
+        builder.finish(),
     )?;
     if let Some(anchor) = anchor_ms {
         world.shift(anchor - stored_anchor);

@@ -12,7 +12,7 @@ use crate::model::{
     Breach, Connection, Device, IpUse, Model, Peer, Tag, TriggeredComponent, TriggeredFilter,
 };
 use crate::records::{self, Fv};
-use crate::search::{RecordInput, SearchStore, INDEXED_FIELDS};
+use crate::search::{RecordSink, SearchStore, INDEXED_FIELDS};
 
 /// Why a world could not be loaded, written or changed.
 #[derive(Debug, thiserror::Error)]
@@ -393,10 +393,15 @@ impl World {
         let list: Vec<(&str, Fv<'_>)> =
             fields.iter().map(|(k, v)| (k.as_str(), Fv::J(v))).collect();
         let seq = self.next_seq();
-        let input = records::record(time_ms * 1_000, seq, "dt-01", record_type, &list);
-        let id = String::from_utf8_lossy(&input.id).into_owned();
-        self.search.insert(input);
-        Ok(id)
+        records::record(
+            &mut self.search,
+            time_ms * 1_000,
+            seq,
+            "dt-01",
+            record_type,
+            &list,
+        );
+        Ok(String::from_utf8_lossy(&records::search_id(seq)).into_owned())
     }
 
     /// Appends a connection and its `conn` advanced-search record (same uid, time,
@@ -431,9 +436,8 @@ impl World {
         }
         let seq = self.next_seq();
         let probe = conn_probe(&conn, &self.devices);
-        let record = conn_record(&conn, conn.time_ms * 1_000, seq, probe);
+        conn_record(&mut self.search, &conn, conn.time_ms * 1_000, seq, probe);
         self.push_connection(conn);
-        self.search.insert(record);
         Ok(uid)
     }
 
@@ -555,7 +559,13 @@ fn service(app: &str) -> Option<&'static str> {
 /// The `conn` advanced-search record mirroring a connection. Zeek's derived columns
 /// (duration, state, history, packets) are computed from the connection so that
 /// generated and injected records agree.
-pub(crate) fn conn_record(c: &Connection, time_us: i64, seq: u64, probe: &str) -> RecordInput {
+pub(crate) fn conn_record(
+    sink: &mut dyn RecordSink,
+    c: &Connection,
+    time_us: i64,
+    seq: u64,
+    probe: &str,
+) {
     let tcp = c.protocol.eq_ignore_ascii_case("TCP");
     let (state, history) = match (c.bytes_out, c.bytes_in, tcp) {
         (0, 0, true) => ("REJ", "Sr"),
@@ -599,7 +609,7 @@ pub(crate) fn conn_record(c: &Connection, time_us: i64, seq: u64, probe: &str) -
             }),
         ),
     ]);
-    records::record(time_us, seq, probe, "conn", &fields)
+    records::record(sink, time_us, seq, probe, "conn", &fields);
 }
 
 /// A model's components as fired at `time_ms`, with filter triggers derived from the

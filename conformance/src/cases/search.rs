@@ -159,7 +159,7 @@ pub(crate) fn require_hits(ex: &Exchange, v: &Value, w: Window) -> Result<(), Fa
 /// A query text whose standard base64 has `/`, `+` and `=`: two clauses that match
 /// every record (a field no record has, negated) with `?` and `>`, whose low six bits
 /// encode as `/` and `+` when they fall on the third byte of a group; spaces move them.
-fn slash_plus_pad_query(w: Window) -> (String, String) {
+fn slash_plus_pad_query(w: Window) -> Result<(String, String), Failure> {
     for lead in 0..3 {
         for mid in 1..4 {
             for trail in 0..3 {
@@ -175,12 +175,15 @@ fn slash_plus_pad_query(w: Window) -> (String, String) {
                 );
                 let b64 = STANDARD.encode(&text);
                 if b64.contains('/') && b64.contains('+') && b64.ends_with('=') {
-                    return (text, b64);
+                    return Ok((text, b64));
                 }
             }
         }
     }
-    unreachable!("27 alignments always put both characters on a third byte")
+    Err(Failure::new(
+        "a query whose standard base64 has '/', '+' and '='",
+        "no spacing of the query text gives one (a bug in the case)",
+    ))
 }
 
 /// A query text for `search` whose standard base64 ends with `=` padding.
@@ -221,7 +224,7 @@ async fn get_standard(t: &Target) -> Result<(), Failure> {
 
 async fn get_urlsafe(t: &Target) -> Result<(), Failure> {
     let (w, _, _) = recent_all(t, 1).await?;
-    let (text, b64) = slash_plus_pad_query(w);
+    let (text, b64) = slash_plus_pad_query(w)?;
     let std_ex = t.send(&get_probe(&b64)).await?;
     let std_v = envelope(&std_ex)?;
     let url_safe = URL_SAFE_NO_PAD.encode(&text);
@@ -237,7 +240,7 @@ async fn get_urlsafe(t: &Target) -> Result<(), Failure> {
 
 async fn get_raw_slash(t: &Target) -> Result<(), Failure> {
     let (w, _, all) = recent_all(t, 20).await?;
-    let (_, b64) = slash_plus_pad_query(w);
+    let (_, b64) = slash_plus_pad_query(w)?;
     let ex = t.send(&get_probe(&b64)).await?;
     let v = envelope(&ex)?;
     check(

@@ -73,7 +73,12 @@ const SEARCH_PREFIX: &str = "/advancedsearch/api/search/";
 pub async fn search_get(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let path = req.uri().path();
     let segment = path.strip_prefix(SEARCH_PREFIX).unwrap_or("").to_string();
-    answer(&state, |w, now| api::advanced_search_get(w, &segment, now))
+    let q = query_pairs(&req);
+    answer(&state, |w, now| {
+        let mut v = api::advanced_search_get(w, &segment, now)?;
+        api::apply_responsedata(&mut v, &q);
+        Ok(v)
+    })
 }
 
 /// `POST /advancedsearch/api/search` with `{"hash": "<base64>"}` (6.1).
