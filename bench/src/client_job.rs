@@ -114,7 +114,10 @@ async fn run_async(n_actions: usize, concurrency: usize) -> Result<JobResult> {
             let hosts: Vec<&str> = host.iter().map(String::as_str).collect();
             Action::new(
                 format!("a{i}"),
-                base + Duration::seconds(i as i64),
+                // 1.001 s apart: no two actions' windows coincide (30 s and 1001 ms
+                // are coprime in ms), so every request of the job has its own target
+                // and any repeat at the mock is a real duplicate.
+                base + Duration::milliseconds(1001 * i as i64),
                 [ip.as_str()],
                 [""; 0],
                 hosts,

@@ -70,7 +70,7 @@ fn routes(names: &[String], anchor: i64, world_dir: Option<&Path>) -> Result<Vec
             "baseline" => ("/_mock/health".to_string(), false),
             "status" => ("/status".to_string(), true),
             "details" => (workload::details_target(&world, anchor).0, true),
-            "search" => (workload::search_target(&world, anchor).1, true),
+            "search" => (workload::search_target(&world, anchor).target, true),
             other => bail!("unknown route {other:?}"),
         };
         out.push(Route {

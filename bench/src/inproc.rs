@@ -11,7 +11,7 @@ use dt_world::api::search::{advanced_search_json, advanced_search_json_linear_sc
 use dt_world::World;
 use serde::{Deserialize, Serialize};
 
-use crate::workload::{search_target, search_target_for, total};
+use crate::workload::{search_target, total};
 
 /// The figures.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,8 +50,8 @@ pub fn run(dir: Option<&Path>, anchor_ms: i64, runs: usize, linear_runs: usize) 
     };
     let load_s = t.elapsed().as_secs_f64();
     let loaded_peak_kb = crate::procs::self_peak_kb();
-    let (ip, target, hits) = search_target(&world, anchor_ms);
-    let (_, json) = search_target_for(&ip, anchor_ms);
+    let c = search_target(&world, anchor_ms);
+    let (ip, target, hits, json) = (c.ip, c.target, c.hits, c.json);
     let time = |f: &dyn Fn() -> u64, n: usize| -> (f64, u64) {
         let mut v = Vec::with_capacity(n);
         let mut last = 0;

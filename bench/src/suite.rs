@@ -274,7 +274,8 @@ pub fn run(args: SuiteArgs) -> Result<i32> {
     let anchor = now_ms() / 1000 * 1000;
     let world = dt_world::World::default_world(Some(anchor));
     let (details_target, details_events) = workload::details_target(&world, anchor);
-    let (search_ip, search_target, search_hits) = workload::search_target(&world, anchor);
+    let choice = workload::search_target(&world, anchor);
+    let (search_ip, search_target, search_hits) = (choice.ip, choice.target, choice.hits);
     drop(world);
     let mock = procs::spawn_mock(
         &mock_bin,
@@ -294,13 +295,13 @@ pub fn run(args: SuiteArgs) -> Result<i32> {
             "details",
             details_target.clone(),
             true,
-            format!("signed GET /details?did=&starttime=&endtime= (5 min, {details_events} events)"),
+            format!("signed GET /details?did=&starttime=&endtime= (busiest device and 5 min: {details_events} events)"),
         ),
         (
             "search",
             search_target.clone(),
             true,
-            format!("signed advanced search: default IP query for {search_ip}, 5 min, size 10000 ({search_hits} hits)"),
+            format!("signed advanced search: default IP query for {search_ip}, busiest 5 min, size 10000 ({search_hits} hits)"),
         ),
     ];
     let mut routes = Vec::new();

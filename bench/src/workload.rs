@@ -34,65 +34,143 @@ fn params(pairs: &[(&str, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `/details?did=&starttime=&endtime=` over the last five minutes before `anchor_ms`,
-/// for the device with the most events then; with the event count.
+/// The busiest window of `WINDOW_MS` over sorted times (ms): its start (floored to the
+/// second, as a client's windows are) and how many times it holds.
+fn busiest_window(times: &mut [i64]) -> (i64, usize) {
+    times.sort_unstable();
+    let mut best = (0i64, 0usize);
+    let mut j = 0;
+    for i in 0..times.len() {
+        let from = times[i] / 1000 * 1000;
+        while j < times.len() && times[j] <= from + WINDOW_MS {
+            j += 1;
+        }
+        let n = j - times[..j].partition_point(|&t| t < from);
+        if n > best.1 {
+            best = (from, n);
+        }
+    }
+    best
+}
+
+/// `/details?did=&starttime=&endtime=`: the device and five-minute window with the most
+/// connection events in the world's day; with the event count.
 pub fn details_target(world: &World, anchor_ms: i64) -> (String, usize) {
-    let (start, end) = (anchor_ms - WINDOW_MS, anchor_ms);
-    let mut best: Option<(u32, usize)> = None;
+    let day = 24 * 3600 * 1000;
+    let mut best: Option<(u32, i64, usize)> = None;
     for d in world.devices() {
         let q = params(&[
             ("did", d.did.to_string()),
-            ("starttime", start.to_string()),
-            ("endtime", end.to_string()),
+            ("starttime", (anchor_ms - day).to_string()),
+            ("endtime", anchor_ms.to_string()),
         ]);
-        let n = dt_world::api::details(world, &q, anchor_ms)
+        let mut times: Vec<i64> = dt_world::api::details(world, &q, anchor_ms)
             .ok()
-            .and_then(|v| v.as_array().map(Vec::len))
-            .unwrap_or(0);
-        if best.is_none_or(|b| n > b.1) {
-            best = Some((d.did, n));
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| e["timems"].as_i64())
+            .collect();
+        let (from, n) = busiest_window(&mut times);
+        if best.is_none_or(|b| n > b.2) {
+            best = Some((d.did, from, n));
         }
     }
-    let (did, n) = best.unwrap_or((1, 0));
-    (
-        format!("/details?did={did}&starttime={start}&endtime={end}"),
-        n,
+    let (did, from, _) = best.unwrap_or((1, anchor_ms - WINDOW_MS, 0));
+    let target = format!(
+        "/details?did={did}&starttime={from}&endtime={}",
+        from + WINDOW_MS
+    );
+    // The count as the endpoint gives it for exactly that window.
+    let n = dt_world::api::details(
+        world,
+        &params(&[
+            ("did", did.to_string()),
+            ("starttime", from.to_string()),
+            ("endtime", (from + WINDOW_MS).to_string()),
+        ]),
+        anchor_ms,
     )
+    .ok()
+    .and_then(|v| v.as_array().map(Vec::len))
+    .unwrap_or(0);
+    (target, n)
 }
 
-/// The search a client sends for one IP: the default IP query over the last five
-/// minutes before `anchor_ms`, `size` 10000 (the client's page for the default limit).
-pub fn search_target_for(ip: &str, anchor_ms: i64) -> (String, Vec<u8>) {
+/// The search a client sends for one IP: the default IP query over
+/// `[from_ms, from_ms + 5 min]`, `size` 10000 (the client's page for the default limit).
+/// Returns the GET target and the query JSON.
+pub fn search_target_for(ip: &str, from_ms: i64) -> (String, Vec<u8>) {
     let search = match expand_lists(DEFAULT_IP_QUERY, &[ip], &[] as &[&str]) {
         Expansion::Query(q) => q,
         Expansion::Skipped { .. } => unreachable!("one IP is given"),
     };
     let wire = WireWindow {
-        from: ms_to_time(anchor_ms - WINDOW_MS),
-        to: ms_to_time(anchor_ms),
+        from: ms_to_time(from_ms),
+        to: ms_to_time(from_ms + WINDOW_MS),
     };
     let json = dt_client::flows::advanced_search_json(&search, &wire, 0, 10_000).to_string();
     (advanced_search_target(&search, &wire, 0, 10_000), json.into_bytes())
 }
 
-/// The device IP (current address) with the most hits for the default IP query in the
-/// last five minutes; with its hit count and target.
-pub fn search_target(world: &World, anchor_ms: i64) -> (String, String, u64) {
-    let mut best: Option<(String, String, u64)> = None;
+/// The chosen search: a device's current IP and the five-minute window of the world's
+/// day where the default IP query finds the most hits for it.
+#[derive(Debug, Clone, Default)]
+pub struct SearchChoice {
+    /// The IP.
+    pub ip: String,
+    /// The GET target.
+    pub target: String,
+    /// The query JSON.
+    pub json: Vec<u8>,
+    /// Hits (`hits.total`).
+    pub hits: u64,
+}
+
+/// Picks the busiest (IP, window) for the default IP query.
+pub fn search_target(world: &World, anchor_ms: i64) -> SearchChoice {
+    let day = 24 * 3600 * 1000;
+    let mut best: Option<(String, i64, usize)> = None;
     for d in world.devices() {
         let Some(ip) = d.ips.last().map(|u| u.ip.to_string()) else {
             continue;
         };
-        let (target, json) = search_target_for(&ip, anchor_ms);
-        let hits = dt_world::api::search::advanced_search_json(world, &json, anchor_ms)
-            .ok()
-            .and_then(|v| total(&v))
-            .unwrap_or(0);
-        if best.as_ref().is_none_or(|b| hits > b.2) {
-            best = Some((ip, target, hits));
+        // Every hit of the day, by the index (no JSON rendering).
+        let search = match expand_lists(DEFAULT_IP_QUERY, &[ip.as_str()], &[] as &[&str]) {
+            Expansion::Query(q) => q,
+            Expansion::Skipped { .. } => continue,
+        };
+        let Ok(query) = dt_search::parse(&search) else {
+            continue;
+        };
+        let found = dt_world::api::search::search_records(
+            world,
+            &query,
+            dt_world::Window::from_ms(anchor_ms - day, anchor_ms),
+        );
+        let store = world.search();
+        let mut times: Vec<i64> = found
+            .ids
+            .iter()
+            .map(|&id| store.record(id).time_ms())
+            .collect();
+        let (from, n) = busiest_window(&mut times);
+        if best.as_ref().is_none_or(|b| n > b.2) {
+            best = Some((ip, from, n));
         }
     }
-    best.unwrap_or_default()
+    let (ip, from_ms, _) = best.unwrap_or_default();
+    let (target, json) = search_target_for(&ip, from_ms);
+    let hits = dt_world::api::search::advanced_search_json(world, &json, anchor_ms)
+        .ok()
+        .and_then(|v| total(&v))
+        .unwrap_or(0);
+    SearchChoice {
+        ip,
+        target,
+        json,
+        hits,
+    }
 }
 
 /// `hits.total` of a search answer.

@@ -24,6 +24,11 @@
 //! - Every request goes through a [`Requester`], which retries transient failures
 //!   (D13) with bounded backoff on the scheduler's clock, never past the window's
 //!   deadline.
+//! - Speed: an advanced-search page is scanned once for each hit's `_id` and span
+//!   ([`scan_search_page`]); a hit whose identity already has a final verdict for the
+//!   action ([`ActionResults`]: emitted, kept suspicious or cut by the limit) is counted
+//!   as a duplicate without being parsed into a tree or normalized. Overlapping D6
+//!   windows return most records up to 11 times, so this is most of a run's records.
 
 use std::collections::HashSet;
 

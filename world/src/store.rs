@@ -170,15 +170,17 @@ fn read_json<T: DeserializeOwned>(open: &mut Opener<'_>, name: &str) -> Result<T
     serde_json::from_reader(open(name)?).map_err(|e| parse_err(name, None, e))
 }
 
-/// Bytes per chunk handed to a parsing thread (cut at a line end).
-const CHUNK_BYTES: u64 = 4 << 20;
+/// Bytes per chunk handed to a parsing thread (cut at a line end); tiny in tests so
+/// that the fixtures span many chunks.
+const CHUNK_BYTES: u64 = if cfg!(test) { 4 << 10 } else { 4 << 20 };
 
 /// A line's position when parsing failed: (chunk, line within the chunk, message).
 type LineError = (usize, usize, String);
 
 /// Parses a JSON-lines file on every core: this thread reads chunks cut at line ends,
-/// workers parse them into their own accumulators (returned in no particular order).
-/// Blank lines are skipped; an error names the file and the line.
+/// workers parse each chunk into a fresh accumulator, and the accumulators come back in
+/// file order (so a time-sorted file stays sorted without re-sorting). Blank lines are
+/// skipped; an error names the file and the line.
 fn par_lines<T, I, F>(
     open: &mut Opener<'_>,
     name: &str,
@@ -197,8 +199,7 @@ where
     let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(workers * 2);
     let rx = std::sync::Mutex::new(rx);
     let worker = || {
-        let mut acc = init();
-        let mut lines_per_chunk = Vec::new();
+        let mut done: Vec<(usize, usize, T)> = Vec::new();
         let mut error: Option<LineError> = None;
         loop {
             let next = rx.lock().map(|r| r.recv());
@@ -206,6 +207,7 @@ where
             if error.is_some() {
                 continue; // keep draining so the reader never blocks
             }
+            let mut acc = init();
             let mut n = 0;
             let mut segments = data.split(|b| *b == b'\n').peekable();
             while let Some(seg) = segments.next() {
@@ -228,9 +230,9 @@ where
                     break;
                 }
             }
-            lines_per_chunk.push((index, n));
+            done.push((index, n, acc));
         }
-        (acc, lines_per_chunk, error)
+        (done, error)
     };
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers).map(|_| scope.spawn(worker)).collect();
@@ -265,18 +267,20 @@ where
         }
         let first_error = results
             .iter()
-            .filter_map(|r| r.2.as_ref())
+            .filter_map(|r| r.1.as_ref())
             .min_by_key(|(c, l, _)| (*c, *l));
         if let Some((chunk, line, message)) = first_error {
             let before: usize = results
                 .iter()
-                .flat_map(|r| &r.1)
-                .filter(|(c, _)| c < chunk)
-                .map(|(_, n)| n)
+                .flat_map(|r| &r.0)
+                .filter(|(c, _, _)| c < chunk)
+                .map(|(_, n, _)| n)
                 .sum();
             return Err(parse_err(name, Some(before + line), message));
         }
-        Ok(results.into_iter().map(|r| r.0).collect())
+        let mut chunks: Vec<(usize, usize, T)> = results.into_iter().flat_map(|r| r.0).collect();
+        chunks.sort_unstable_by_key(|c| c.0);
+        Ok(chunks.into_iter().map(|c| c.2).collect())
     })
 }
 
@@ -338,16 +342,11 @@ fn load(open: &mut Opener<'_>, anchor_ms: Option<i64>) -> Result<World, WorldErr
         },
     )?;
     let connections: Vec<Connection> = parts.into_iter().flatten().collect();
-    let per_worker = meta.counts.search_records / 2 + 16;
-    let parts = par_lines(
-        open,
-        "search.jsonl",
-        || StoreBuilder::with_capacity(per_worker),
-        |b, line| parse_hit_line(line, b),
-    )?;
-    let mut parts = parts.into_iter();
-    let mut builder = parts.next().unwrap_or_default();
-    parts.for_each(|p| builder.merge(p));
+    let parts = par_lines(open, "search.jsonl", StoreBuilder::default, |b, line| {
+        parse_hit_line(line, b)
+    })?;
+    let mut builder = StoreBuilder::with_capacity(meta.counts.search_records);
+    parts.into_iter().for_each(|p| builder.merge(p));
     let stored_anchor = meta.anchor_ms;
     let mut world = World::assemble(
         meta,
@@ -433,7 +432,7 @@ mod tests {
     fn load_reports_file_and_line() {
         let good = generate(&GenParams {
             devices: 6,
-            records: 20,
+            records: 300,
             seed: 1,
             anchor_ms: 1_700_000_000_000,
         });
@@ -447,7 +446,7 @@ mod tests {
             .collect();
         let search = &mut files[6].1;
         let mut lines: Vec<&[u8]> = search.split(|b| *b == b'\n').collect();
-        lines[2] = b"{\"_index\":\"nope\",\"_id\":\"x\",\"_source\":{}}";
+        lines[149] = b"{\"_index\":\"nope\",\"_id\":\"x\",\"_source\":{}}";
         let broken = lines.join(&b'\n');
         files[6].1 = broken;
         let mut open = |name: &str| -> Result<Box<dyn BufRead>, WorldError> {
@@ -456,7 +455,7 @@ mod tests {
         };
         let err = load(&mut open, None).unwrap_err().to_string();
         assert!(
-            err.starts_with("search.jsonl line 3: _index \"nope\""),
+            err.starts_with("search.jsonl line 150: _index \"nope\""),
             "{err}"
         );
     }

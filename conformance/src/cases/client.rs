@@ -172,6 +172,9 @@ pub struct Run {
     pub events: Vec<NormalizedEvent>,
     /// The mock's journal entries for the run.
     pub journal: Vec<Entry>,
+    /// The `_id`s of the search records the case inserted, in order (they depend on how
+    /// many records the world held before, so snapshots name them by position).
+    pub inserted: Vec<String>,
 }
 
 fn last_id(state: &AppState) -> u64 {
@@ -234,6 +237,7 @@ async fn run_shared(
         report,
         events,
         journal,
+        inserted: Vec::new(),
     })
 }
 
@@ -428,25 +432,29 @@ fn outcomes_in_window(r: &Run, k: u32) -> Vec<(String, QueryStatus, u64)> {
 pub async fn guide_example_run(t: &Target) -> Result<Run, Failure> {
     let s = day(1);
     let state = mock(t)?;
-    add_record(
+    let mut inserted = Vec::new();
+    let id = add_record(
         state,
         s - Duration::minutes(2),
         "syslog",
         json!({"src_ip": "192.0.2.1", "dest_ip": "198.18.0.1", "src_port": "51515", "dest_port": 443, "msg_s": "TLS session blocked", "signature": "Block outbound TLS", "signature_id": 9001, "severity": "high", "action": "blocked", "product": "PAN-OS", "vendor": "Palo Alto Networks"}),
     )?;
-    add_record(
+    inserted.push(id);
+    let id = add_record(
         state,
         s + Duration::minutes(1),
         "syslog",
         json!({"host": "victim-1.corp.example", "SyslogMessage": "EICAR test file detected", "signature": "EICAR-Test-File", "severity": "medium", "action": "alerted", "product": "Endpoint Protection"}),
     )?;
-    add_record(
+    inserted.push(id);
+    let id = add_record(
         state,
         s + Duration::seconds(270),
         "syslog",
         json!({"src_ip": "198.18.0.1", "dest_ip": "192.0.2.1", "dest_port": 53, "msg_s": "DNS query for a sinkholed name"}),
     )?;
-    run(
+    inserted.push(id);
+    let mut r = run(
         t,
         config(t)?,
         action(
@@ -458,7 +466,9 @@ pub async fn guide_example_run(t: &Target) -> Result<Run, Failure> {
         )?,
         RunOptions::default(),
     )
-    .await
+    .await?;
+    r.inserted = inserted;
+    Ok(r)
 }
 
 async fn guide_example(t: &Target) -> Result<(), Failure> {
@@ -975,30 +985,31 @@ pub async fn fieldmap_run(t: &Target, n: u8, user_map: bool) -> Result<Run, Fail
     let state = mock(t)?;
     let ip = format!("192.0.2.{n}");
     let base = s - Duration::minutes(2);
-    add_record(
+    let mut inserted = Vec::new();
+    inserted.push(add_record(
         state,
         base,
         "syslog",
         json!({"src_ip": ip, "msg_s": "from msg_s", "SyslogMessage": "from SyslogMessage", "host": "fw-1"}),
-    )?;
-    add_record(
+    )?);
+    inserted.push(add_record(
         state,
         base + Duration::seconds(1),
         "syslog",
         json!({"src_ip": ip, "SyslogMessage": "only SyslogMessage", "hostname": "fw-2"}),
-    )?;
-    add_record(
+    )?);
+    inserted.push(add_record(
         state,
         base + Duration::seconds(2),
         "syslog",
         json!({"src_ip": ip, "msg_s": "", "SyslogMessage": "msg_s empty"}),
-    )?;
-    add_record(
+    )?);
+    inserted.push(add_record(
         state,
         base + Duration::seconds(3),
         "syslog",
         json!({"src_ip": ip, "note": "neither"}),
-    )?;
+    )?);
     let mut c = config(t)?;
     if user_map {
         c.field_map.insert(
@@ -1012,13 +1023,15 @@ pub async fn fieldmap_run(t: &Target, n: u8, user_map: bool) -> Result<Run, Fail
         "IP Query",
         dt_client::config::DEFAULT_IP_QUERY,
     )];
-    run(
+    let mut r = run(
         t,
         c,
         action("fieldmap", s, &[&ip], &[], &[])?,
         RunOptions::default(),
     )
-    .await
+    .await?;
+    r.inserted = inserted;
+    Ok(r)
 }
 
 fn by_time(r: &Run) -> Vec<NormalizedEvent> {
