@@ -5,8 +5,9 @@
 #
 # Usage: ci/fuzz.sh [SECONDS]
 #   DT_FUZZ_TARGETS    space-separated targets to run (default: all of them)
-#   DT_FUZZ_SANITIZER  address|none (default: address on a nightly toolchain,
-#                      none on stable, where RUSTC_BOOTSTRAP=1 unlocks -Z flags)
+#   DT_FUZZ_TOOLCHAIN  nightly|stable (default: nightly when installed, else the
+#                      machine's stable toolchain with RUSTC_BOOTSTRAP=1)
+#   DT_FUZZ_SANITIZER  address|none (default: address on nightly, none on stable)
 #   DT_FUZZ_REPORT     also append "target<TAB>seconds<TAB>execs<TAB>crashes" here
 #   DT_FUZZ_NO_BUILD   set to 1 to run the binaries already built
 #
@@ -29,7 +30,8 @@ fi
 
 toolchain=()
 sanitizer="${DT_FUZZ_SANITIZER:-}"
-if cargo +nightly --version >/dev/null 2>&1; then
+want="${DT_FUZZ_TOOLCHAIN:-}"
+if [ "$want" = nightly ] || { [ -z "$want" ] && cargo +nightly --version >/dev/null 2>&1; }; then
   toolchain=(+nightly)
   sanitizer="${sanitizer:-address}"
 else
@@ -48,7 +50,7 @@ if [ "${DT_FUZZ_NO_BUILD:-}" != 1 ] && ! nice -n 10 cargo "${toolchain[@]}" fuzz
 fi
 # Run the built binaries directly: `cargo fuzz run` would rebuild before each target.
 host="$(rustc "${toolchain[@]}" -vV | sed -n 's/^host: //p')"
-bin_dir="fuzz/target/$host/release"
+bin_dir="${CARGO_TARGET_DIR:-fuzz/target}/$host/release"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_odr_violation=0}"
 
 logs="fuzz/work/logs"
