@@ -117,6 +117,11 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         linear_runs: usize,
     },
+    /// Prints the DTAPI headers for a GET of TARGET (for running wrk or curl by hand).
+    Headers {
+        /// The request target, e.g. `/status`.
+        target: String,
+    },
     /// Item 6: two or more mock binaries side by side (interleaved wrk runs), and
     /// optionally their instructions per request under callgrind.
     Compare(compare::CompareArgs),
@@ -145,6 +150,11 @@ fn main() -> Result<()> {
             let anchor = anchor_ms.unwrap_or_else(suite::now_ms);
             let r = inproc::run(world.as_deref(), anchor, runs, linear_runs)?;
             println!("{}", serde_json::to_string(&r)?);
+        }
+        Some(Command::Headers { target }) => {
+            for (k, v) in workload::signed_headers(&target) {
+                println!("{k}: {v}");
+            }
         }
         Some(Command::Compare(args)) => compare::run(args)?,
     }

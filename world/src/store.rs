@@ -174,6 +174,15 @@ fn read_json<T: DeserializeOwned>(open: &mut Opener<'_>, name: &str) -> Result<T
 /// that the fixtures span many chunks.
 const CHUNK_BYTES: u64 = if cfg!(test) { 4 << 10 } else { 4 << 20 };
 
+/// Parsing threads: `DT_WORLD_LOAD_THREADS` if set, else the available cores (at most 4).
+fn load_threads() -> usize {
+    std::env::var("DT_WORLD_LOAD_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 4)
+}
+
 /// A line's position when parsing failed: (chunk, line within the chunk, message).
 type LineError = (usize, usize, String);
 
@@ -192,9 +201,7 @@ where
     I: Fn() -> T + Sync,
     F: Fn(&mut T, &str) -> Result<(), String> + Sync,
 {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4);
+    let workers = load_threads();
     let mut reader = open(name)?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(workers * 2);
     let rx = std::sync::Mutex::new(rx);
