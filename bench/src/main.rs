@@ -122,6 +122,15 @@ enum Command {
         /// The request target, e.g. `/status`.
         target: String,
     },
+    /// Prints the measured targets (details, search) for a world anchored at ANCHOR_MS,
+    /// and the `--anchor` value to start the mock with.
+    Targets {
+        /// The anchor, epoch ms.
+        anchor_ms: i64,
+        /// A world directory (default: the embedded default world).
+        #[arg(long)]
+        world: Option<PathBuf>,
+    },
     /// Item 6: two or more mock binaries side by side (interleaved wrk runs), and
     /// optionally their instructions per request under callgrind.
     Compare(compare::CompareArgs),
@@ -155,6 +164,18 @@ fn main() -> Result<()> {
             for (k, v) in workload::signed_headers(&target) {
                 println!("{k}: {v}");
             }
+        }
+        Some(Command::Targets { anchor_ms, world }) => {
+            let w = match &world {
+                Some(d) => dt_world::World::load_dir(d, Some(anchor_ms))?,
+                None => dt_world::World::default_world(Some(anchor_ms)),
+            };
+            let anchor = workload::anchor_arg(anchor_ms);
+            println!("anchor\t{anchor}");
+            let (d, n) = workload::details_target(&w, anchor_ms);
+            println!("details\t{d}\t{n}");
+            let c = workload::search_target(&w, anchor_ms);
+            println!("search\t{}\t{}\t{}", c.target, c.hits, c.ip);
         }
         Some(Command::Compare(args)) => compare::run(args)?,
     }
