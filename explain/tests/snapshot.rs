@@ -1,8 +1,8 @@
 //! What a support engineer reads, pinned.
 
-mod common;
 
-use common::*;
+
+use crate::common::*;
 use dt_explain::parse_any;
 
 #[test]

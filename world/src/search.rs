@@ -22,6 +22,7 @@
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use dt_search::{Document, Query, TermValue};
 use serde::Deserialize;
@@ -123,13 +124,39 @@ pub struct Found {
     pub examined: usize,
 }
 
+/// FNV-1a: the world's maps are keyed by short trusted strings and small integers,
+/// where SipHash's DoS resistance only costs load time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// A `HashMap` with [`Fnv`] hashing.
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
 /// Distinct indexed values. Each string also knows the id of its lowercase form, which
 /// keys the posting lists, so building and querying never allocate per record.
 #[derive(Debug, Default, Clone)]
 struct Interner {
     strings: Vec<Box<str>>,
     lowered: Vec<u32>,
-    map: HashMap<Box<str>, u32>,
+    map: FastMap<Box<str>, u32>,
 }
 
 impl Interner {
@@ -174,7 +201,7 @@ impl Interner {
 pub struct SearchStore {
     records: Vec<SearchRecord>,
     order: Vec<u32>,
-    postings: Vec<HashMap<u32, Vec<u32>>>,
+    postings: Vec<FastMap<u32, Vec<u32>>>,
     terms: Interner,
     probes: Vec<Box<str>>,
 }
@@ -184,7 +211,7 @@ impl Default for SearchStore {
         SearchStore {
             records: Vec::new(),
             order: Vec::new(),
-            postings: vec![HashMap::new(); INDEXED_FIELDS.len()],
+            postings: vec![FastMap::default(); INDEXED_FIELDS.len()],
             terms: Interner::default(),
             probes: Vec::new(),
         }

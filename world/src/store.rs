@@ -376,7 +376,8 @@ fn load(open: &mut Opener<'_>, anchor_ms: Option<i64>) -> Result<World, WorldErr
             Ok(())
         },
     )?;
-    let connections: Vec<Connection> = parts.into_iter().flatten().collect();
+    let mut connections = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    parts.into_iter().for_each(|p| connections.extend(p));
     let parts = par_lines(open, "search.jsonl", StoreBuilder::default, |b, line| {
         parse_hit_line(line, b)
     })?;

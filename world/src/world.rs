@@ -1,7 +1,7 @@
 //! The [`World`]: every entity, the lookups the endpoints use, and the mutation entry
 //! points that keep those lookups valid.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use crate::model::{
     Breach, Connection, Device, IpUse, Model, Peer, Tag, TriggeredComponent, TriggeredFilter,
 };
 use crate::records::{self, Fv};
-use crate::search::{RecordSink, SearchStore, INDEXED_FIELDS};
+use crate::search::{FastMap, RecordSink, SearchStore, INDEXED_FIELDS};
 
 /// Why a world could not be loaded, written or changed.
 #[derive(Debug, thiserror::Error)]
@@ -125,8 +125,8 @@ pub struct World {
     /// Append-only arena; indexes refer to positions.
     pub(crate) connections: Vec<Connection>,
     /// did → connection positions where the device is either end, sorted by (time, position).
-    pub(crate) conn_by_did: HashMap<u32, Vec<u32>>,
-    pub(crate) conn_by_uid: HashMap<Box<str>, u32>,
+    pub(crate) conn_by_did: FastMap<u32, Vec<u32>>,
+    pub(crate) conn_by_uid: FastMap<Box<str>, u32>,
     pub(crate) search: SearchStore,
 }
 
@@ -165,8 +165,8 @@ impl World {
             models,
             breaches: Vec::new(),
             connections: Vec::new(),
-            conn_by_did: HashMap::new(),
-            conn_by_uid: HashMap::with_capacity(connections.len()),
+            conn_by_did: FastMap::default(),
+            conn_by_uid: FastMap::with_capacity_and_hasher(connections.len(), Default::default()),
             search,
         };
         for c in &connections {
