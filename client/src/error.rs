@@ -105,7 +105,10 @@ pub enum ClientError {
 fn tls_hint(detail: &str) -> &'static str {
     if detail.contains("NotValidForName") || detail.contains("not valid for name") {
         "The certificate is for another host name: connect with the name the certificate was issued for, or have the appliance's certificate reissued for this name (or turn off verification, verify_ssl = false)"
-    } else if detail.contains("Expired") || detail.contains("expired") || detail.contains("NotValidYet") {
+    } else if detail.contains("Expired")
+        || detail.contains("expired")
+        || detail.contains("NotValidYet")
+    {
         "The certificate is outside its validity period: renew it, or check this machine's clock (or turn off verification, verify_ssl = false)"
     } else {
         "Trust the appliance's CA (ca_file) or turn off certificate verification (verify_ssl = false)"

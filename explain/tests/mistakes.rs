@@ -1,8 +1,6 @@
 //! One test per known mistake, each from a request really signed that wrong way
 //! (dt_protocol::sign over the wrong string), captured in one of the four formats.
 
-
-
 use crate::common::*;
 use dt_explain::{diagnose, explain, parse_any, Captured, Explanation, MistakeId, Rule, Verdict};
 use dt_protocol::{sign, Secret, Verifier};

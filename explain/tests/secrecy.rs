@@ -1,8 +1,6 @@
 //! The private token never shows: not in the rendered text, not in the JSON, not in
 //! any public type's Debug, whatever the mistake.
 
-
-
 use crate::common::*;
 use dt_explain::{diagnose, explain, parse_any, Captured, MistakeId};
 use dt_protocol::{sign, Secret, Verifier};

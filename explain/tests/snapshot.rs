@@ -1,7 +1,5 @@
 //! What a support engineer reads, pinned.
 
-
-
 use crate::common::*;
 use dt_explain::parse_any;
 
