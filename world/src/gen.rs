@@ -104,7 +104,8 @@ pub fn generate(p: &GenParams) -> World {
         roles,
         pools: Vec::new(),
         seq: 1,
-        conns: Vec::new(),
+        // About 58% of records are `conn` records, one per connection.
+        conns: Vec::with_capacity(p.records * 3 / 5 + 64),
         recs: StoreBuilder::with_capacity(p.records),
     };
     let n_breaches = if p.devices == 0 {

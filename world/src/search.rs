@@ -16,6 +16,14 @@
 //! the first column of `@message`, `sort` and the `_index` date are always rendered from
 //! it, which is what lets a world be shifted to a new anchor without rewriting texts.
 //!
+//! The planner walks the `dt_search::Query` tree: a Word/Phrase term on an indexed field
+//! reads its posting list (unless the term reads as a number: dt-search also matches
+//! numerically equal values, which exact text cannot answer); `Or` of plannable children
+//! is a union, `And` the intersection of its plannable children; anything else (`Not`,
+//! wildcards, ranges, bare terms, `All`, other fields) means "scan the window". Every
+//! candidate is then confirmed with the matcher, so results are exactly what a linear
+//! scan gives ([`SearchStore::search_linear_scan`], tested for equality).
+//!
 //! Results are sorted newest first by (time, id), as the appliance's Elasticsearch-backed
 //! search sorts by time descending.
 

@@ -8,7 +8,7 @@
 //! - `responsedata=a,b` keeps only those top-level keys of each returned object (of the
 //!   single object for single-object answers); an empty value is ignored.
 //!
-//! Submodules: [`devices`], [`details`], [`breaches`], [`search`]; shared device and
+//! Submodules: [`mod@devices`], [`mod@details`], [`breaches`], [`search`]; shared device and
 //! time-window helpers live here.
 
 pub mod breaches;
