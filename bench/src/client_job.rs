@@ -99,11 +99,7 @@ async fn run_async(n_actions: usize, concurrency: usize) -> Result<JobResult> {
         world
             .devices()
             .iter()
-            .filter_map(|d| {
-                d.ips
-                    .last()
-                    .map(|u| (u.ip.to_string(), d.hostname.clone()))
-            })
+            .filter_map(|d| d.ips.last().map(|u| (u.ip.to_string(), d.hostname.clone())))
             .collect()
     };
     let now = OffsetDateTime::now_utc().replace_nanosecond(0)?;

@@ -88,7 +88,12 @@ pub fn run(a: CompareArgs) -> Result<()> {
         .bins
         .iter()
         .enumerate()
-        .map(|(i, b)| a.labels.get(i).cloned().unwrap_or_else(|| b.display().to_string()))
+        .map(|(i, b)| {
+            a.labels
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| b.display().to_string())
+        })
         .collect();
     let anchor = now_ms() / 1000 * 1000;
     let world_dir = a
@@ -111,9 +116,19 @@ pub fn run(a: CompareArgs) -> Result<()> {
             .collect::<Result<_>>()?;
         for s in &servers {
             for r in &routes {
-                let h = if r.signed { signed_headers(&r.target) } else { Vec::new() };
+                let h = if r.signed {
+                    signed_headers(&r.target)
+                } else {
+                    Vec::new()
+                };
                 let resp = crate::http::get(s.addr, &r.target, &h)?;
-                ensure!(resp.status == 200, "{} answered {} on {}", r.target, resp.status, s.addr);
+                ensure!(
+                    resp.status == 200,
+                    "{} answered {} on {}",
+                    r.target,
+                    resp.status,
+                    s.addr
+                );
                 wrk::run(s, &load(&r.target, &h, a.connections, 2))?;
             }
         }
@@ -126,7 +141,11 @@ pub fn run(a: CompareArgs) -> Result<()> {
                     (0..servers.len()).rev().collect()
                 };
                 for bi in order {
-                    let h = if r.signed { signed_headers(&r.target) } else { Vec::new() };
+                    let h = if r.signed {
+                        signed_headers(&r.target)
+                    } else {
+                        Vec::new()
+                    };
                     let x = wrk::run(&servers[bi], &load(&r.target, &h, a.connections, a.seconds))?;
                     ensure!(x.non_2xx == 0, "{}: {} non-2xx", r.name, x.non_2xx);
                     eprintln!(
@@ -150,7 +169,10 @@ pub fn run(a: CompareArgs) -> Result<()> {
                 let small = callgrind_total(b, &args, r, 100)?;
                 let big = callgrind_total(b, &args, r, 100 + a.callgrind)?;
                 let per = (big as f64 - small as f64) / a.callgrind as f64;
-                eprintln!("[compare] callgrind {:9} {:12} {:.0} instructions/request", r.name, labels[bi], per);
+                eprintln!(
+                    "[compare] callgrind {:9} {:12} {:.0} instructions/request",
+                    r.name, labels[bi], per
+                );
                 ir[ri][bi] = Some(per);
             }
         }
@@ -178,7 +200,14 @@ pub fn run(a: CompareArgs) -> Result<()> {
             let _ = writeln!(
                 t,
                 "| {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {} | {} |",
-                r.name, labels[bi], col(0), col(1), col(2), col(3), ratio, irs
+                r.name,
+                labels[bi],
+                col(0),
+                col(1),
+                col(2),
+                col(3),
+                ratio,
+                irs
             );
         }
     }
@@ -197,7 +226,9 @@ pub fn run(a: CompareArgs) -> Result<()> {
         );
         let old = std::fs::read_to_string(path).unwrap_or_default();
         let new = match (old.find(&begin), old.find(&end)) {
-            (Some(b), Some(e)) if e > b => format!("{}{}{}", &old[..b], block, &old[e + end.len()..]),
+            (Some(b), Some(e)) if e > b => {
+                format!("{}{}{}", &old[..b], block, &old[e + end.len()..])
+            }
             _ => format!("{}\n\n{block}\n", old.trim_end()),
         };
         std::fs::write(path, new)?;
@@ -207,11 +238,22 @@ pub fn run(a: CompareArgs) -> Result<()> {
 
 fn slug(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
-fn load<'a>(target: &'a str, headers: &'a [(String, String)], connections: u32, seconds: u32) -> Load<'a> {
+fn load<'a>(
+    target: &'a str,
+    headers: &'a [(String, String)],
+    connections: u32,
+    seconds: u32,
+) -> Load<'a> {
     Load {
         target,
         headers,
@@ -225,14 +267,19 @@ fn load<'a>(target: &'a str, headers: &'a [(String, String)], connections: u32, 
 /// route on one keep-alive connection.
 fn callgrind_total(bin: &Path, args: &[String], r: &Route, n: usize) -> Result<u64> {
     let valgrind = procs::which("valgrind").context("valgrind is not installed")?;
-    let out = std::env::temp_dir().join(format!("dt-bench-callgrind-{}-{n}.out", std::process::id()));
+    let out =
+        std::env::temp_dir().join(format!("dt-bench-callgrind-{}-{n}.out", std::process::id()));
     let _ = std::fs::remove_file(&out);
     let mut cmd = Command::new(valgrind);
     cmd.arg("--tool=callgrind")
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(bin);
     let server = procs::spawn_mock_with(cmd, bin, args, Duration::from_secs(600))?;
-    let h = if r.signed { signed_headers(&r.target) } else { Vec::new() };
+    let h = if r.signed {
+        signed_headers(&r.target)
+    } else {
+        Vec::new()
+    };
     let mut conn = crate::http::Conn::open(server.addr)?;
     for _ in 0..n {
         let a = conn.get(&r.target, &h)?;
@@ -240,10 +287,14 @@ fn callgrind_total(bin: &Path, args: &[String], r: &Route, n: usize) -> Result<u
     }
     drop(conn);
     server.interrupt_and_wait(Duration::from_secs(120))?;
-    let text = std::fs::read_to_string(&out).with_context(|| format!("reading {}", out.display()))?;
+    let text =
+        std::fs::read_to_string(&out).with_context(|| format!("reading {}", out.display()))?;
     let _ = std::fs::remove_file(&out);
     text.lines()
-        .find_map(|l| l.strip_prefix("summary:").or_else(|| l.strip_prefix("totals:")))
+        .find_map(|l| {
+            l.strip_prefix("summary:")
+                .or_else(|| l.strip_prefix("totals:"))
+        })
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .context("no summary line in the callgrind output")

@@ -41,7 +41,12 @@ pub struct SearchFigures {
 }
 
 /// Loads `dir` (or the default world) anchored at `anchor_ms` and times the search.
-pub fn run(dir: Option<&Path>, anchor_ms: i64, runs: usize, linear_runs: usize) -> Result<SearchFigures> {
+pub fn run(
+    dir: Option<&Path>,
+    anchor_ms: i64,
+    runs: usize,
+    linear_runs: usize,
+) -> Result<SearchFigures> {
     let t = Instant::now();
     let world = match dir {
         Some(d) => World::load_dir(d, Some(anchor_ms))
@@ -76,7 +81,10 @@ pub fn run(dir: Option<&Path>, anchor_ms: i64, runs: usize, linear_runs: usize) 
     };
     let (indexed_median_ms, h1) = time(&indexed, runs);
     let (linear_median_ms, h2) = time(&linear, linear_runs);
-    anyhow::ensure!(h1 == hits && h2 == hits, "index ({h1}) and linear scan ({h2}) disagree with {hits}");
+    anyhow::ensure!(
+        h1 == hits && h2 == hits,
+        "index ({h1}) and linear scan ({h2}) disagree with {hits}"
+    );
     Ok(SearchFigures {
         records: world.search().len(),
         devices: world.devices().len(),

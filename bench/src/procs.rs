@@ -82,13 +82,23 @@ pub fn pinned(cpu: Option<usize>, program: &Path) -> Command {
 
 /// Starts the mock binary with `--listen 127.0.0.1:0` and `args`, and waits for its
 /// `listening on` line.
-pub fn spawn_mock(bin: &Path, args: &[String], cpu: Option<usize>, timeout: Duration) -> Result<Server> {
+pub fn spawn_mock(
+    bin: &Path,
+    args: &[String],
+    cpu: Option<usize>,
+    timeout: Duration,
+) -> Result<Server> {
     spawn_mock_with(pinned(cpu, bin), bin, args, timeout)
 }
 
 /// [`spawn_mock`] with the command given (a wrapper such as valgrind, ending with the
 /// binary).
-pub fn spawn_mock_with(mut cmd: Command, bin: &Path, args: &[String], timeout: Duration) -> Result<Server> {
+pub fn spawn_mock_with(
+    mut cmd: Command,
+    bin: &Path,
+    args: &[String],
+    timeout: Duration,
+) -> Result<Server> {
     cmd.arg("--listen")
         .arg("127.0.0.1:0")
         .args(args)
@@ -117,7 +127,10 @@ pub fn spawn_mock_with(mut cmd: Command, bin: &Path, args: &[String], timeout: D
         Err(_) => {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("{} did not print `listening on` within {timeout:?}", bin.display());
+            bail!(
+                "{} did not print `listening on` within {timeout:?}",
+                bin.display()
+            );
         }
     };
     let startup = started.elapsed();

@@ -108,7 +108,13 @@ impl Startup {
     }
     /// Median idle RSS, MB.
     pub fn idle_mb(&self) -> f64 {
-        median(&self.idle_rss_kb.iter().map(|&k| k as f64).collect::<Vec<_>>()) / 1024.0
+        median(
+            &self
+                .idle_rss_kb
+                .iter()
+                .map(|&k| k as f64)
+                .collect::<Vec<_>>(),
+        ) / 1024.0
     }
 }
 
@@ -240,7 +246,10 @@ pub fn run(args: SuiteArgs) -> Result<i32> {
     let seconds = args.seconds.unwrap_or(if short { 3 } else { 10 }).max(1);
     let warmup_s = if short { 1 } else { 2 };
     let wiremock_warmup_s = if short { 3 } else { 10 };
-    let mock_bin = args.mock_bin.clone().unwrap_or_else(|| exe_dir().join("dt-mock"));
+    let mock_bin = args
+        .mock_bin
+        .clone()
+        .unwrap_or_else(|| exe_dir().join("dt-mock"));
     ensure!(
         mock_bin.is_file(),
         "{} is missing: build it with `cargo build --release -p dt-mock`",
@@ -283,7 +292,10 @@ pub fn run(args: SuiteArgs) -> Result<i32> {
         Some(SERVER_CPU),
         Duration::from_secs(30),
     )?;
-    say(format!("mock on {} (pid {}, core {SERVER_CPU})", mock.addr, mock.pid));
+    say(format!(
+        "mock on {} (pid {}, core {SERVER_CPU})",
+        mock.addr, mock.pid
+    ));
 
     let health = "/_mock/health".to_string();
     let status = "/status".to_string();
@@ -306,7 +318,16 @@ pub fn run(args: SuiteArgs) -> Result<i32> {
     ];
     let mut routes = Vec::new();
     for (name, target, signed, what) in &routes_spec {
-        let body = check(&mock, target, *signed, if *name == "search" { Some(search_hits) } else { None })?;
+        let body = check(
+            &mock,
+            target,
+            *signed,
+            if *name == "search" {
+                Some(search_hits)
+            } else {
+                None
+            },
+        )?;
         routes.push(RouteFigures::new(name, what.clone(), *signed, body.len()));
     }
 
@@ -318,7 +339,12 @@ pub fn run(args: SuiteArgs) -> Result<i32> {
                     .file_name()
                     .map(|f| f.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                say(format!("WireMock {note} on {} (pid {}, core {SERVER_CPU}), ready in {:.1} s", s.addr, s.pid, s.startup.as_secs_f64()));
+                say(format!(
+                    "WireMock {note} on {} (pid {}, core {SERVER_CPU}), ready in {:.1} s",
+                    s.addr,
+                    s.pid,
+                    s.startup.as_secs_f64()
+                ));
                 (Some(s), note)
             }
             Err(e) => (None, format!("WireMock did not start: {e:#}")),
@@ -330,13 +356,22 @@ pub fn run(args: SuiteArgs) -> Result<i32> {
     if wiremock.is_none() {
         say(format!("peer comparison skipped: {wiremock_note}"));
     }
-    let mut wm_fig = wiremock
-        .as_ref()
-        .map(|_| RouteFigures::new("wiremock", "unsigned GET /status, WireMock static stub (same body)".into(), false, status_body.len()));
+    let mut wm_fig = wiremock.as_ref().map(|_| {
+        RouteFigures::new(
+            "wiremock",
+            "unsigned GET /status, WireMock static stub (same body)".into(),
+            false,
+            status_body.len(),
+        )
+    });
 
     // Warm-up (not recorded): every route, and the JVM's JIT longer.
     for (name, target, signed, _) in &routes_spec {
-        let headers = if *signed { signed_headers(target) } else { Vec::new() };
+        let headers = if *signed {
+            signed_headers(target)
+        } else {
+            Vec::new()
+        };
         let _ = name;
         wrk::run(&mock, &load(target, &headers, args.connections, warmup_s))?;
     }
@@ -348,7 +383,11 @@ pub fn run(args: SuiteArgs) -> Result<i32> {
     // every route alike: baseline, status, WireMock, details, search.
     for round in 0..runs {
         for (i, (name, target, signed, _)) in routes_spec.iter().enumerate() {
-            let headers = if *signed { signed_headers(target) } else { Vec::new() };
+            let headers = if *signed {
+                signed_headers(target)
+            } else {
+                Vec::new()
+            };
             let r = wrk::run(&mock, &load(target, &headers, args.connections, seconds))?;
             verify_run(&mock, name, *signed, &r)?;
             say(format!(
@@ -389,7 +428,14 @@ pub fn run(args: SuiteArgs) -> Result<i32> {
 
     // The large world.
     let (big_world, big_world_note) = if short || args.skip_1m {
-        (None, if short { "skipped in --short".to_string() } else { "skipped (--skip-1m)".to_string() })
+        (
+            None,
+            if short {
+                "skipped in --short".to_string()
+            } else {
+                "skipped (--skip-1m)".to_string()
+            },
+        )
     } else {
         match big_world(&args, &mock_bin, runs, seconds, warmup_s) {
             Ok(b) => (Some(b), String::new()),
@@ -460,11 +506,21 @@ pub fn run(args: SuiteArgs) -> Result<i32> {
         return Ok(1);
     }
     crate::report::write(&args.out, &results)?;
-    say(format!("wrote {} and {} in {:.0} s", args.out.display(), args.json.display(), results.total_s));
+    say(format!(
+        "wrote {} and {} in {:.0} s",
+        args.out.display(),
+        args.json.display(),
+        results.total_s
+    ));
     Ok(0)
 }
 
-fn load<'a>(target: &'a str, headers: &'a [(String, String)], connections: u32, seconds: u32) -> Load<'a> {
+fn load<'a>(
+    target: &'a str,
+    headers: &'a [(String, String)],
+    connections: u32,
+    seconds: u32,
+) -> Load<'a> {
     Load {
         target,
         headers,
@@ -477,7 +533,11 @@ fn load<'a>(target: &'a str, headers: &'a [(String, String)], connections: u32, 
 /// One request before the load: the route answers 200 (and, for search, the expected
 /// hits), so wrk measures real answers. Returns the body.
 fn check(server: &Server, target: &str, signed: bool, hits: Option<u64>) -> Result<Vec<u8>> {
-    let headers = if signed { signed_headers(target) } else { Vec::new() };
+    let headers = if signed {
+        signed_headers(target)
+    } else {
+        Vec::new()
+    };
     let a = crate::http::get(server.addr, target, &headers)?;
     ensure!(
         a.status == 200,
@@ -500,7 +560,11 @@ fn check(server: &Server, target: &str, signed: bool, hits: Option<u64>) -> Resu
 /// latest requests accepted (a 302 to /login would not count as an error for wrk).
 fn verify_run(server: &Server, name: &str, signed: bool, r: &Run) -> Result<()> {
     ensure!(r.requests > 0, "{name}: no request completed");
-    ensure!(r.non_2xx == 0, "{name}: {} answers were not 2xx/3xx", r.non_2xx);
+    ensure!(
+        r.non_2xx == 0,
+        "{name}: {} answers were not 2xx/3xx",
+        r.non_2xx
+    );
     if !signed {
         return Ok(());
     }
@@ -519,7 +583,11 @@ fn verify_run(server: &Server, name: &str, signed: bool, r: &Run) -> Result<()> 
         .iter()
         .filter(|e| e["verdict"] != "accepted" || e["status"] != 200)
         .count();
-    ensure!(bad == 0, "{name}: {bad} of the last {} requests were not accepted with 200", entries.len());
+    ensure!(
+        bad == 0,
+        "{name}: {bad} of the last {} requests were not accepted with 200",
+        entries.len()
+    );
     Ok(())
 }
 
@@ -535,10 +603,22 @@ fn start_wiremock(jar: &Path, status_body: &[u8]) -> Result<Server> {
             "headers": {"Content-Type": "application/json; charset=utf-8"}
         }
     });
-    std::fs::write(root.join("mappings/status.json"), serde_json::to_vec_pretty(&stub)?)?;
-    let s = procs::spawn_wiremock(jar, &root, Some(SERVER_CPU), "/status", Duration::from_secs(120))?;
+    std::fs::write(
+        root.join("mappings/status.json"),
+        serde_json::to_vec_pretty(&stub)?,
+    )?;
+    let s = procs::spawn_wiremock(
+        jar,
+        &root,
+        Some(SERVER_CPU),
+        "/status",
+        Duration::from_secs(120),
+    )?;
     let a = crate::http::get(s.addr, "/status", &[])?;
-    ensure!(a.body == status_body, "WireMock's stub body differs from the mock's /status");
+    ensure!(
+        a.body == status_body,
+        "WireMock's stub body differs from the mock's /status"
+    );
     Ok(s)
 }
 
@@ -570,7 +650,13 @@ fn run_self<T: serde::de::DeserializeOwned>(args: &[String]) -> Result<T> {
     serde_json::from_str(line).with_context(|| format!("reading {line:?}"))
 }
 
-fn big_world(args: &SuiteArgs, mock_bin: &Path, runs: usize, seconds: u32, warmup_s: u32) -> Result<BigWorld> {
+fn big_world(
+    args: &SuiteArgs,
+    mock_bin: &Path,
+    runs: usize,
+    seconds: u32,
+    warmup_s: u32,
+) -> Result<BigWorld> {
     let dir = &args.world_1m;
     let generate_command = format!(
         "dt-mock generate --devices {} --records {} --seed {} --out {}",
@@ -605,7 +691,12 @@ fn big_world(args: &SuiteArgs, mock_bin: &Path, runs: usize, seconds: u32, warmu
         Some(took)
     };
     let world_args = vec!["--world".to_string(), dir.display().to_string()];
-    let startup = measure_startup(mock_bin, &world_args, if runs >= 3 { 5 } else { 1 }, Duration::from_secs(600))?;
+    let startup = measure_startup(
+        mock_bin,
+        &world_args,
+        if runs >= 3 { 5 } else { 1 },
+        Duration::from_secs(600),
+    )?;
     say(format!(
         "1M world: listening in {:.0} ms (median), idle RSS {:.1} MB",
         startup.median_ms(),
@@ -625,7 +716,12 @@ fn big_world(args: &SuiteArgs, mock_bin: &Path, runs: usize, seconds: u32, warmu
     ));
     let mut mock_args = world_args.clone();
     mock_args.extend(["--anchor".to_string(), workload::anchor_arg(anchor)]);
-    let mock = procs::spawn_mock(mock_bin, &mock_args, Some(SERVER_CPU), Duration::from_secs(600))?;
+    let mock = procs::spawn_mock(
+        mock_bin,
+        &mock_args,
+        Some(SERVER_CPU),
+        Duration::from_secs(600),
+    )?;
     let target = inproc.target.clone();
     let body = check(&mock, &target, true, Some(inproc.hits))?;
     let mut search = RouteFigures::new(
@@ -645,7 +741,11 @@ fn big_world(args: &SuiteArgs, mock_bin: &Path, runs: usize, seconds: u32, warmu
         verify_run(&mock, "search-1m", true, &r)?;
         say(format!(
             "round {}: search-1m {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  RSS {:.1} MB",
-            round + 1, r.rps, r.p50_ms, r.p99_ms, r.max_rss_kb as f64 / 1024.0
+            round + 1,
+            r.rps,
+            r.p50_ms,
+            r.p99_ms,
+            r.max_rss_kb as f64 / 1024.0
         ));
         search.push(r);
     }

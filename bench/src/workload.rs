@@ -110,7 +110,10 @@ pub fn search_target_for(ip: &str, from_ms: i64) -> (String, Vec<u8>) {
         to: ms_to_time(from_ms + WINDOW_MS),
     };
     let json = dt_client::flows::advanced_search_json(&search, &wire, 0, 10_000).to_string();
-    (advanced_search_target(&search, &wire, 0, 10_000), json.into_bytes())
+    (
+        advanced_search_target(&search, &wire, 0, 10_000),
+        json.into_bytes(),
+    )
 }
 
 /// The chosen search: a device's current IP and the five-minute window of the world's

@@ -104,7 +104,11 @@ pub fn manifest(cases: &[Case]) -> String {
     s.push_str("| id | MUST | reference | tags | known divergences |\n|---|---|---|---|---|\n");
     for c in cases {
         let tags: Vec<&str> = c.tags.iter().map(|t| t.name()).collect();
-        let div: Vec<String> = c.divergences.iter().map(|d| format!("{}: {}", d.versions, d.reason)).collect();
+        let div: Vec<String> = c
+            .divergences
+            .iter()
+            .map(|d| format!("{}: {}", d.versions, d.reason))
+            .collect();
         let _ = writeln!(
             s,
             "| `{}` | {} | {} | {} | {} |",

@@ -157,7 +157,11 @@ pub async fn run_on(
             Ok(on) => match tokio::time::timeout(Duration::from_secs(60), (case.run)(on)).await {
                 Ok(Ok(())) => ("passed", None, None),
                 Ok(Err(f)) => match case.divergence_for(on.appliance_version.as_deref()) {
-                    Some(d) => ("skipped", Some(format!("known divergence on {}: {}", d.versions, d.reason)), Some(f)),
+                    Some(d) => (
+                        "skipped",
+                        Some(format!("known divergence on {}: {}", d.versions, d.reason)),
+                        Some(f),
+                    ),
                     None => ("failed", None, Some(f)),
                 },
                 Err(_) => (

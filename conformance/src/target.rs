@@ -80,7 +80,9 @@ impl Target {
             .map(|(s, _)| s == 200)
             .unwrap_or(false);
         t.appliance_version = t
-            .send(&Probe::get("/status?includechildren=false&responsedata=version"))
+            .send(&Probe::get(
+                "/status?includechildren=false&responsedata=version",
+            ))
             .await
             .ok()
             .and_then(|ex| ex.json())

@@ -6,8 +6,8 @@
 //!   appliance cases against an appliance with no data.
 
 mod client;
-mod scenarios;
 mod client_run;
+mod scenarios;
 mod shapes;
 
 use dt_conformance::runner::{render, RunOptions};

@@ -231,7 +231,9 @@ async fn scenario_wrong_host_cert() {
     let (msg, _) = scenario_reproduces_its_symptom("wrong-host-cert").await;
     // The hint names the real cause: the certificate is for another host name.
     assert!(
-        msg.contains("not valid for name") && msg.contains("another host name") && msg.contains("verify_ssl"),
+        msg.contains("not valid for name")
+            && msg.contains("another host name")
+            && msg.contains("verify_ssl"),
         "{msg}"
     );
 }

@@ -149,32 +149,60 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
                 let tokens = state.tokens.read().unwrap_or_else(|p| p.into_inner());
                 match &rejection {
                     Rejection::UnknownToken { public } => {
-                        match tokens.tokens().iter().find(|t| same_secret(&t.private, public)) {
+                        match tokens
+                            .tokens()
+                            .iter()
+                            .find(|t| same_secret(&t.private, public))
+                        {
                             Some(t) => (Some(t.private.clone()), true),
                             None => (None, false),
                         }
                     }
-                    _ => (rp.token.as_deref().and_then(|p| tokens.private_for(p)).cloned(), false),
+                    _ => (
+                        rp.token
+                            .as_deref()
+                            .and_then(|p| tokens.private_for(p))
+                            .cloned(),
+                        false,
+                    ),
                 }
             };
-            let mistake = dt_explain::diagnose(&rp, secret.as_ref(), &rejection, now, state.settings.max_skew);
+            let mistake = dt_explain::diagnose(
+                &rp,
+                secret.as_ref(),
+                &rejection,
+                now,
+                state.settings.max_skew,
+            );
             let shown = if swapped {
-                Rejection::UnknownToken { public: REDACTED_PRIVATE.to_string() }
+                Rejection::UnknownToken {
+                    public: REDACTED_PRIVATE.to_string(),
+                }
             } else {
                 rejection
             };
             if swapped {
-                for h in entry.headers.iter_mut().filter(|h| h.name.eq_ignore_ascii_case(dt_protocol::HEADER_TOKEN)) {
+                for h in entry
+                    .headers
+                    .iter_mut()
+                    .filter(|h| h.name.eq_ignore_ascii_case(dt_protocol::HEADER_TOKEN))
+                {
                     h.value = REDACTED_PRIVATE.to_string();
                 }
             }
-            let cause = mistake.as_ref().map(|m| format!(" — likely cause: {}", m.id.as_str())).unwrap_or_default();
+            let cause = mistake
+                .as_ref()
+                .map(|m| format!(" — likely cause: {}", m.id.as_str()))
+                .unwrap_or_default();
             tracing::warn!(method = %method, target = %target, status = resp.status().as_u16(), "rejected: {shown}{cause}");
             entry.status = resp.status().as_u16();
             entry.reason = Some(shown.to_string());
             let mut d = diagnosis(&shown);
             if let (Some(m), Some(o)) = (mistake, d.as_object_mut()) {
-                o.insert("mistake".into(), serde_json::to_value(m).unwrap_or_default());
+                o.insert(
+                    "mistake".into(),
+                    serde_json::to_value(m).unwrap_or_default(),
+                );
             }
             entry.diagnosis = Some(d);
             state.journal.record(entry);

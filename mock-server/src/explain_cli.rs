@@ -78,10 +78,13 @@ pub fn run(a: ExplainArgs) -> Result<bool> {
             let mut text = String::new();
             match &a.input {
                 Some(p) if p.as_os_str() != "-" => {
-                    text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
+                    text = std::fs::read_to_string(p)
+                        .with_context(|| format!("reading {}", p.display()))?
                 }
                 _ => {
-                    std::io::stdin().read_to_string(&mut text).context("reading standard input")?;
+                    std::io::stdin()
+                        .read_to_string(&mut text)
+                        .context("reading standard input")?;
                 }
             }
             parse_any(&text).context("reading the capture")?
@@ -94,13 +97,19 @@ pub fn run(a: ExplainArgs) -> Result<bool> {
         )),
         _ => None,
     };
-    let max_skew = parse_signed_duration(&a.max_skew).map_err(|e| anyhow::anyhow!("--max-skew: {e}"))?;
+    let max_skew =
+        parse_signed_duration(&a.max_skew).map_err(|e| anyhow::anyhow!("--max-skew: {e}"))?;
     let server_time = match (&a.server_time, &a.skew) {
         (Some(t), _) => parse_dtapi_date(t).map_err(|e| anyhow::anyhow!("--server-time: {e}"))?,
         (None, Some(skew)) => {
             let skew = parse_signed_duration(skew).map_err(|e| anyhow::anyhow!("--skew: {e}"))?;
-            let Some(sent) = captured.header(dt_protocol::HEADER_DATE).and_then(|d| parse_dtapi_date(d).ok()) else {
-                bail!("--skew needs a capture with a readable DTAPI-Date; give --server-time instead");
+            let Some(sent) = captured
+                .header(dt_protocol::HEADER_DATE)
+                .and_then(|d| parse_dtapi_date(d).ok())
+            else {
+                bail!(
+                    "--skew needs a capture with a readable DTAPI-Date; give --server-time instead"
+                );
             };
             sent + skew
         }

@@ -136,7 +136,11 @@ async fn a_rejection_logs_one_line_saying_why() {
         .filter(|l| l.contains("rejected:") && l.contains(target))
         .collect();
     assert_eq!(rejected.len(), 1, "{text}");
-    assert!(rejected[0].contains("matches none") && rejected[0].contains("likely cause: wrong-secret"), "{}", rejected[0]);
+    assert!(
+        rejected[0].contains("matches none") && rejected[0].contains("likely cause: wrong-secret"),
+        "{}",
+        rejected[0]
+    );
 }
 
 #[tokio::test]
@@ -144,8 +148,24 @@ async fn journal_names_the_likely_mistake() {
     let m = start_at(NOW).await;
     let date = DateFormat::Compact.format(NOW);
     let sent = "/devices?seensince=1hour&count=5";
-    let sig = sign(&Secret::new(PRIV), "/devices?count=5&seensince=1hour", PUB, &date);
-    let r = raw(m.addr, "GET", sent, &[("DTAPI-Token", PUB), ("DTAPI-Date", &date), ("DTAPI-Signature", &sig)], b"").await;
+    let sig = sign(
+        &Secret::new(PRIV),
+        "/devices?count=5&seensince=1hour",
+        PUB,
+        &date,
+    );
+    let r = raw(
+        m.addr,
+        "GET",
+        sent,
+        &[
+            ("DTAPI-Token", PUB),
+            ("DTAPI-Date", &date),
+            ("DTAPI-Signature", &sig),
+        ],
+        b"",
+    )
+    .await;
     assert_eq!(r.status, 400);
     let e = m.state.journal.all().pop().unwrap();
     assert_eq!(e.diagnosis.unwrap()["mistake"]["id"], "sorted-query");

@@ -116,11 +116,28 @@ async fn swapped_tokens_never_show_the_private_token() {
     let date = DateFormat::Compact.format(now);
     // The customer put the private token in DTAPI-Token and keyed the HMAC with the public one.
     let sig = sign(&Secret::new(PUBLIC), "/status?swapped-test", SECRET, &date);
-    let r = raw(m.addr, "GET", "/status?swapped-test", &[("DTAPI-Token", SECRET), ("DTAPI-Date", &date), ("DTAPI-Signature", &sig)], b"").await;
+    let r = raw(
+        m.addr,
+        "GET",
+        "/status?swapped-test",
+        &[
+            ("DTAPI-Token", SECRET),
+            ("DTAPI-Date", &date),
+            ("DTAPI-Signature", &sig),
+        ],
+        b"",
+    )
+    .await;
     assert_eq!(r.status, 400);
     let journal = raw(m.addr, "GET", "/_mock/journal", &[], b"").await.text();
     assert!(journal.contains("swapped-tokens"), "{journal}");
-    assert!(!journal.contains(SECRET), "the journal holds the secret: {journal}");
+    assert!(
+        !journal.contains(SECRET),
+        "the journal holds the secret: {journal}"
+    );
     assert!(lines.text().contains("swapped-tokens"));
-    assert!(!lines.text().contains(SECRET), "a log line holds the secret");
+    assert!(
+        !lines.text().contains(SECRET),
+        "a log line holds the secret"
+    );
 }

@@ -43,7 +43,12 @@ pub async fn status(State(state): State<AppState>, req: Request) -> Result<Respo
     let spaced = |d: Duration| DateFormat::Spaced.format(now - d);
     v["time"] = spaced(Duration::ZERO).into();
     // The appliance's name agrees with the breach URLs the world hands out.
-    v["hostname"] = state.world.read().unwrap_or_else(|p| p.into_inner()).hostname().into();
+    v["hostname"] = state
+        .world
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .hostname()
+        .into();
     if let Some(o) = v.as_object_mut() {
         for (k, val) in o.iter_mut() {
             if k.starts_with("mostRecent") && k.ends_with("Traffic") {
