@@ -27,7 +27,7 @@ pub struct CompareArgs {
     /// A label per binary (default: its path).
     #[arg(long = "label")]
     pub labels: Vec<String>,
-    /// Routes: baseline, status, details, search.
+    /// Routes: baseline, status, details, search (busiest window), search-latest.
     #[arg(long, value_delimiter = ',', default_value = "baseline,status,search")]
     pub routes: Vec<String>,
     /// Measured rounds (medians reported).
@@ -71,6 +71,7 @@ fn routes(names: &[String], anchor: i64, world_dir: Option<&Path>) -> Result<Vec
             "status" => ("/status".to_string(), true),
             "details" => (workload::details_target(&world, anchor).0, true),
             "search" => (workload::search_target(&world, anchor).target, true),
+            "search-latest" => (workload::search_target(&world, anchor).latest_target, true),
             other => bail!("unknown route {other:?}"),
         };
         out.push(Route {

@@ -176,6 +176,7 @@ fn main() -> Result<()> {
             println!("details\t{d}\t{n}");
             let c = workload::search_target(&w, anchor_ms);
             println!("search\t{}\t{}\t{}", c.target, c.hits, c.ip);
+            println!("latest\t{}\t{}\t{}", c.latest_target, c.latest_hits, c.ip);
         }
         Some(Command::Compare(args)) => compare::run(args)?,
     }

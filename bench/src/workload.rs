@@ -128,6 +128,11 @@ pub struct SearchChoice {
     pub json: Vec<u8>,
     /// Hits (`hits.total`).
     pub hits: u64,
+    /// The same IP over the last five minutes before the anchor (a live client's
+    /// window): its target and hits.
+    pub latest_target: String,
+    /// Hits of that window.
+    pub latest_hits: u64,
 }
 
 /// Picks the busiest (IP, window) for the default IP query.
@@ -164,15 +169,22 @@ pub fn search_target(world: &World, anchor_ms: i64) -> SearchChoice {
     }
     let (ip, from_ms, _) = best.unwrap_or_default();
     let (target, json) = search_target_for(&ip, from_ms);
-    let hits = dt_world::api::search::advanced_search_json(world, &json, anchor_ms)
-        .ok()
-        .and_then(|v| total(&v))
-        .unwrap_or(0);
+    let hits_of = |json: &[u8]| {
+        dt_world::api::search::advanced_search_json(world, json, anchor_ms)
+            .ok()
+            .and_then(|v| total(&v))
+            .unwrap_or(0)
+    };
+    let hits = hits_of(&json);
+    let (latest_target, latest_json) = search_target_for(&ip, anchor_ms - WINDOW_MS);
+    let latest_hits = hits_of(&latest_json);
     SearchChoice {
         ip,
         target,
         json,
         hits,
+        latest_target,
+        latest_hits,
     }
 }
 
