@@ -46,44 +46,64 @@ fn at_most(value: f64, target: f64) -> String {
 /// The targets table rows: (target, figure, verdict).
 pub fn target_rows(r: &Results) -> Vec<(String, String, String)> {
     let mut rows = Vec::new();
-    let st = r.ratio("status");
-    rows.push((
+    let ratio_row =
+        |rows: &mut Vec<(String, String, String)>, name: &str, label: String, t: f64| {
+            let (v, c) = (r.ratio(name), r.cpu_ratio(name));
+            rows.push((
+                label,
+                format!(
+                    "{:.1}% on req/s; {:.1}% on server CPU/request",
+                    v * 100.0,
+                    c * 100.0
+                ),
+                format!("req/s: {}; CPU/request: {}", at_least(v, t), at_least(c, t)),
+            ));
+        };
+    ratio_row(
+        &mut rows,
+        "status",
         format!(
-            "signed /status ≥ {:.0}% of the baseline route's req/s",
+            "signed /status ≥ {:.0}% of the baseline route's throughput",
             targets::STATUS_RATIO * 100.0
         ),
+        targets::STATUS_RATIO,
+    );
+    ratio_row(
+        &mut rows,
+        "search",
         format!(
-            "{:.1}% (on server CPU/request: {:.1}%)",
-            st * 100.0,
-            r.cpu_ratio("status") * 100.0
-        ),
-        at_least(st, targets::STATUS_RATIO),
-    ));
-    let se = r.ratio("search");
-    rows.push((
-        format!(
-            "signed advanced search ≥ {:.0}% of the baseline's req/s",
+            "signed advanced search ≥ {:.0}% of the baseline's throughput (busiest 5-minute window)",
             targets::SEARCH_RATIO * 100.0
         ),
-        format!(
-            "{:.1}% (on server CPU/request: {:.1}%)",
-            se * 100.0,
-            r.cpu_ratio("search") * 100.0
-        ),
-        at_least(se, targets::SEARCH_RATIO),
-    ));
+        targets::SEARCH_RATIO,
+    );
+    if r.route("search-latest").is_some() {
+        ratio_row(
+            &mut rows,
+            "search-latest",
+            format!(
+                "signed advanced search ≥ {:.0}% of the baseline's throughput (last 5 minutes)",
+                targets::SEARCH_RATIO * 100.0
+            ),
+            targets::SEARCH_RATIO,
+        );
+    }
     match r.wiremock_ratio() {
-        Some(w) => rows.push((
-            format!(
-                "our signed /status ≥ {:.0}× WireMock's unsigned stub",
-                targets::WIREMOCK_RATIO
-            ),
-            format!(
-                "{w:.1}× (on server CPU/request: {:.1}×)",
-                r.wiremock_cpu_ratio().unwrap_or(0.0)
-            ),
-            at_least(w, targets::WIREMOCK_RATIO),
-        )),
+        Some(w) => {
+            let c = r.wiremock_cpu_ratio().unwrap_or(0.0);
+            rows.push((
+                format!(
+                    "our signed /status ≥ {:.0}× WireMock's unsigned stub",
+                    targets::WIREMOCK_RATIO
+                ),
+                format!("{w:.1}× on req/s; {c:.1}× on server CPU/request"),
+                format!(
+                    "req/s: {}; CPU/request: {}",
+                    at_least(w, targets::WIREMOCK_RATIO),
+                    at_least(c, targets::WIREMOCK_RATIO)
+                ),
+            ))
+        }
         None => rows.push((
             format!(
                 "our signed /status ≥ {:.0}× WireMock's unsigned stub",
@@ -150,8 +170,9 @@ pub fn target_rows(r: &Results) -> Vec<(String, String, String)> {
     rows
 }
 
-/// What `--short` fails on: a ratio below half its target, or a job whose requests are
-/// not exactly its schedules' (a correctness check, not a time).
+/// What `--short` fails on: a ratio (req/s, as the targets are stated) below half its
+/// target, or a job whose requests are not exactly its schedules' (a correctness check,
+/// not a time).
 pub fn short_failures(r: &Results) -> Vec<String> {
     let mut f = Vec::new();
     let half = |t: f64| t / 2.0;
@@ -162,10 +183,17 @@ pub fn short_failures(r: &Results) -> Vec<String> {
             half(targets::STATUS_RATIO)
         ));
     }
-    let se = r.ratio("search");
+    // The search gate is the live window (the last five minutes, what a running
+    // client asks); the busiest window is reported, not gated (see BENCHMARKS.md).
+    let name = if r.route("search-latest").is_some() {
+        "search-latest"
+    } else {
+        "search"
+    };
+    let se = r.ratio(name);
     if se < half(targets::SEARCH_RATIO) {
         f.push(format!(
-            "signed search / baseline = {se:.3} < {:.3}",
+            "signed search ({name}) / baseline = {se:.3} < {:.3}",
             half(targets::SEARCH_RATIO)
         ));
     }
@@ -262,7 +290,7 @@ pub fn render(r: &Results) -> String {
         m.java
     );
     let _ = writeln!(s, "- **Machine load:** load average {} at the start, {} at the end (1/5/15 min) — other engineers were compiling on the same 2 cores, so absolute figures are depressed and noisy; ratios are measured side by side, interleaved round by round.", r.load_start, r.load_end);
-    let _ = writeln!(s, "- **Method:** servers (the mock's release binary, and WireMock) pinned to core {SERVER_CPU} with `taskset`, wrk pinned to core {LOAD_CPU}; `wrk -t1 -c{} -d{}s --latency` over loopback; a warm-up of {} s per route ({} s for WireMock's JIT), then {} measured round(s), each round running baseline, signed /status, WireMock, details, search one after the other; figures are the **medians of {} runs**. Signed requests carry a DTAPI triplet computed once per run (compact date = now; valid for the mock's ±30 min skew); the mock still verifies each request in full (HMAC-SHA1, date parse, skew check, journal entry). Server CPU µs/request is the server's utime+stime over the run divided by the requests completed: it is less sensitive than req/s to the time other processes took from core {SERVER_CPU}.", r.connections, r.seconds, r.warmup_s, r.wiremock_warmup_s, r.runs, r.runs);
+    let _ = writeln!(s, "- **Method:** servers (the mock's release binary, and WireMock) pinned to core {SERVER_CPU} with `taskset`, wrk pinned to core {LOAD_CPU}; `wrk -t1 -c{} -d{}s --latency` over loopback; a warm-up of {} s per route ({} s for WireMock's JIT), then {} measured round(s), each round running baseline, signed /status, WireMock, details, search (busiest window), search (last 5 minutes) one after the other; figures are the **medians of {} runs**. Signed requests carry a DTAPI triplet computed once per run (compact date = now; valid for the mock's ±30 min skew); the mock still verifies each request in full (HMAC-SHA1, date parse, skew check, journal entry). Server CPU µs/request is the server's utime+stime over the run divided by the requests completed: it is less sensitive than req/s to the time other processes took from core {SERVER_CPU}.", r.connections, r.seconds, r.warmup_s, r.wiremock_warmup_s, r.runs, r.runs);
     let _ = writeln!(s);
 
     let _ = writeln!(s, "### Targets\n");
@@ -306,6 +334,33 @@ pub fn render(r: &Results) -> String {
                 );
             }
             let _ = writeln!(s, "\n**Ours over WireMock: {:.1}× on req/s, {:.1}× on server CPU per request** (target ≥ {}×).\n", r.wiremock_ratio().unwrap_or(0.0), r.wiremock_cpu_ratio().unwrap_or(0.0), targets::WIREMOCK_RATIO);
+            if !r.wiremock_warmup.is_empty() {
+                let step = r.wiremock_warmup_s / r.wiremock_warmup.len().max(1) as u32;
+                let curve: Vec<String> = r
+                    .wiremock_warmup
+                    .iter()
+                    .map(|w| {
+                        format!(
+                            "{:.0} req/s ({:.0} µs CPU/req)",
+                            w.rps, w.server_cpu_us_per_req
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(s, "WireMock's warm-up before the measured rounds, {step} s runs from a fresh JVM (its JIT at work; a CI job that starts a fresh WireMock lives on this cold end): {}.\n", curve.join(" → "));
+            }
+            if !r.wiremock_warmup.is_empty() {
+                let curve: Vec<String> = r
+                    .wiremock_warmup
+                    .iter()
+                    .map(|w| {
+                        format!(
+                            "{:.0} req/s ({:.0} µs CPU/req)",
+                            w.rps, w.server_cpu_us_per_req
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(s, "WireMock's warm-up before the measured rounds, {} s runs from a fresh JVM (the JIT at work; a CI job that starts a fresh WireMock runs on this cold end): {}.\n", r.wiremock_warmup[0].requests.max(1) / r.wiremock_warmup[0].rps.max(1.0) as u64, curve.join(" → "));
+            }
         }
         _ => {
             let _ = writeln!(s, "Not run: {}.\n", r.wiremock_note);
@@ -412,13 +467,13 @@ pub fn render(r: &Results) -> String {
     }
 
     let _ = writeln!(s, "### Every run\n");
-    let _ = writeln!(s, "| Route | run | req/s | p50 ms | p99 ms | requests | server CPU s | µs/req | max RSS MB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "| Route | run | req/s | p50 ms | p99 ms | requests | server CPU s | µs/req | server core busy % | wrk core busy % | max RSS MB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let big = r.big_world.as_ref().map(|b| &b.search);
     for x in r.routes.iter().chain(r.wiremock.iter()).chain(big) {
         for (i, run) in x.runs.iter().enumerate() {
             let _ = writeln!(
                 s,
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.1} | {:.1} |",
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.1} | {:.0} | {:.0} | {:.1} |",
                 x.name,
                 i + 1,
                 run.rps,
@@ -427,6 +482,8 @@ pub fn render(r: &Results) -> String {
                 run.requests,
                 run.server_cpu_s,
                 run.server_cpu_us_per_req,
+                run.server_cpu_pct,
+                run.wrk_cpu_pct,
                 mb(run.max_rss_kb)
             );
         }

@@ -33,6 +33,12 @@ pub struct Run {
     pub server_cpu_us_per_req: f64,
     /// The largest resident memory seen during the run, KiB.
     pub max_rss_kb: u64,
+    /// The server's CPU use over the run, % of one core (100 = its core saturated).
+    #[serde(default)]
+    pub server_cpu_pct: f64,
+    /// wrk's CPU use over the run, % of one core (near 100: the load generator limits).
+    #[serde(default)]
+    pub wrk_cpu_pct: f64,
 }
 
 /// The load: `wrk -t1 -cC -dDs --latency` on one URL with fixed headers.
@@ -82,7 +88,27 @@ pub fn run(server: &Server, load: &Load<'_>) -> Result<Run> {
         })
     };
     let cpu0 = server.cpu_s();
-    let out = cmd.output().context("running wrk")?;
+    let started = std::time::Instant::now();
+    let child = cmd.spawn().context("running wrk")?;
+    // wrk's own CPU time, read when it has exited but before it is reaped.
+    let wpid = child.id();
+    let mut wrk_cpu = 0.0;
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{wpid}/stat")).unwrap_or_default();
+        let state = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 2..].chars().next())
+            .unwrap_or('Z');
+        if let Some(c) = procs::cpu_seconds(wpid) {
+            wrk_cpu = c;
+        }
+        if state == 'Z' || state == 'X' {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().context("running wrk")?;
+    let wall = started.elapsed().as_secs_f64();
     let cpu1 = server.cpu_s();
     stop.store(true, Ordering::Relaxed);
     let max_rss_kb = sampler.join().unwrap_or(0).max(server.rss_kb());
@@ -96,6 +122,8 @@ pub fn run(server: &Server, load: &Load<'_>) -> Result<Run> {
     let text = String::from_utf8_lossy(&out.stdout);
     let mut r = parse(&text).with_context(|| format!("parsing wrk's output:\n{text}"))?;
     r.server_cpu_s = cpu1 - cpu0;
+    r.server_cpu_pct = r.server_cpu_s / wall * 100.0;
+    r.wrk_cpu_pct = wrk_cpu / wall * 100.0;
     r.server_cpu_us_per_req = if r.requests > 0 {
         r.server_cpu_s * 1e6 / r.requests as f64
     } else {
