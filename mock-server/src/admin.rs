@@ -97,6 +97,10 @@ async fn set_clock(
         return bad_request("expected {\"offset\": \"31m\"}");
     };
     match dt_protocol::parse_signed_duration(&body.offset) {
+        // An appliance's clock is off by minutes or hours, never by centuries.
+        Ok(d) if d.abs() > time::Duration::days(36_500) => {
+            bad_request("offset must be within 100 years")
+        }
         Ok(d) => {
             state.clock.set_offset(d);
             json_response(StatusCode::OK, &clock_view(&state))

@@ -65,7 +65,8 @@ impl MockClock {
             Source::System => to_ms(OffsetDateTime::now_utc()),
             Source::Manual(ms) => ms.load(Ordering::Relaxed),
         };
-        base + self.inner.offset_ms.load(Ordering::Relaxed)
+        // Saturating: an absurd offset from the admin API must not overflow the clock.
+        base.saturating_add(self.inner.offset_ms.load(Ordering::Relaxed))
     }
 
     /// The offset from the underlying clock.

@@ -179,3 +179,17 @@ async fn clock_offset_is_set_at_run_time_and_reset() {
         400
     );
 }
+
+#[tokio::test]
+async fn an_absurd_clock_offset_is_refused() {
+    let m = start_at(NOW).await;
+    let r = admin(
+        m.addr,
+        "POST",
+        "/_mock/clock",
+        r#"{"offset":"9223372036854775807ms"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(signed_get(m.addr, "/status", NOW).await.status, 200);
+}
