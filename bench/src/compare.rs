@@ -219,7 +219,11 @@ pub fn run(a: CompareArgs) -> Result<()> {
         let block = format!(
             "{begin}\n#### {}\n\n`dt-bench compare {}` ({} round(s) of {} s at {} connections, medians; servers on core {SERVER_CPU}, wrk on core {LOAD_CPU}; load average {}):\n\n{t}{end}",
             a.title,
-            std::env::args().skip(2).collect::<Vec<_>>().join(" "),
+            std::env::args()
+                .skip(2)
+                .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
+                .collect::<Vec<_>>()
+                .join(" "),
             a.runs,
             a.seconds,
             a.connections,

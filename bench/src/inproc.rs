@@ -38,6 +38,12 @@ pub struct SearchFigures {
     pub indexed_runs: usize,
     /// Runs of the linear scan.
     pub linear_runs: usize,
+    /// Median of the index alone (matching ids, no answer built), ms.
+    #[serde(default)]
+    pub index_only_median_ms: f64,
+    /// Median of the linear scan alone (matching ids), ms.
+    #[serde(default)]
+    pub scan_only_median_ms: f64,
 }
 
 /// Loads `dir` (or the default world) anchored at `anchor_ms` and times the search.
@@ -56,7 +62,17 @@ pub fn run(
     let load_s = t.elapsed().as_secs_f64();
     let loaded_peak_kb = crate::procs::self_peak_kb();
     let c = search_target(&world, anchor_ms);
-    let (ip, target, hits, json) = (c.ip, c.target, c.hits, c.json);
+    let (ip, target, hits, json, from_ms) = (c.ip, c.target, c.hits, c.json, c.from_ms);
+    let search_text = match dt_client::macros::expand_lists(
+        dt_client::config::DEFAULT_IP_QUERY,
+        &[ip.as_str()],
+        &[] as &[&str],
+    ) {
+        dt_client::macros::Expansion::Query(q) => q,
+        dt_client::macros::Expansion::Skipped { .. } => String::new(),
+    };
+    let query = dt_search::parse(&search_text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let window = dt_world::Window::from_ms(from_ms, from_ms + crate::workload::WINDOW_MS);
     let time = |f: &dyn Fn() -> u64, n: usize| -> (f64, u64) {
         let mut v = Vec::with_capacity(n);
         let mut last = 0;
@@ -79,6 +95,22 @@ pub fn run(
             .and_then(|v| total(&v))
             .unwrap_or(0)
     };
+    let index_only = || {
+        dt_world::api::search::search_records(&world, &query, window)
+            .ids
+            .len() as u64
+    };
+    let scan_only = || {
+        dt_world::api::search::search_linear_scan(&world, &query, window)
+            .ids
+            .len() as u64
+    };
+    let (index_only_median_ms, h3) = time(&index_only, runs);
+    let (scan_only_median_ms, h4) = time(&scan_only, linear_runs);
+    anyhow::ensure!(
+        h3 == hits && h4 == hits,
+        "ids: index {h3}, scan {h4}, answer {hits}"
+    );
     let (indexed_median_ms, h1) = time(&indexed, runs);
     let (linear_median_ms, h2) = time(&linear, linear_runs);
     anyhow::ensure!(
@@ -97,5 +129,7 @@ pub fn run(
         linear_median_ms,
         indexed_runs: runs.max(1),
         linear_runs: linear_runs.max(1),
+        index_only_median_ms,
+        scan_only_median_ms,
     })
 }

@@ -746,7 +746,7 @@ fn big_world(
     let mut search = RouteFigures::new(
         "search-1m",
         format!(
-            "signed advanced search on the 1M world: default IP query for {}, 5 min, size 10000 ({} hits)",
+            "signed advanced search on the 1M world: default IP query for {}, busiest 5 min, size 10000 ({} hits)",
             inproc.ip, inproc.hits
         ),
         true,

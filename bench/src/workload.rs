@@ -128,6 +128,8 @@ pub struct SearchChoice {
     pub json: Vec<u8>,
     /// Hits (`hits.total`).
     pub hits: u64,
+    /// The window's start, epoch ms.
+    pub from_ms: i64,
     /// The same IP over the last five minutes before the anchor (a live client's
     /// window): its target and hits.
     pub latest_target: String,
@@ -183,6 +185,7 @@ pub fn search_target(world: &World, anchor_ms: i64) -> SearchChoice {
         target,
         json,
         hits,
+        from_ms,
         latest_target,
         latest_hits,
     }
