@@ -3,17 +3,13 @@
 # with curl. Checks that the mock accepts it and that the D3 failures are byte-exact.
 # Usage: ci/curl-check.sh   (uses $DT_BIN_DIR/dt-mock, or builds it)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-if [ -z "${DT_BIN_DIR:-}" ]; then
-  (cd "$root" && cargo build --release -q -p dt-mock)
-  DT_BIN_DIR="$root/target/release"
-fi
+# shellcheck source=ci/lib.sh
+. "$(dirname "$0")/lib.sh"
+mock_bin_dir dt-mock
 work="$(mktemp -d)"
-"$DT_BIN_DIR/dt-mock" --listen 127.0.0.1:0 >"$work/out" 2>"$work/err" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do grep -q '^listening on ' "$work/out" && break; sleep 0.1; done
-url="$(sed -n 's/^listening on //p' "$work/out")"
+trap 'stop_mock; rm -rf "$work"' EXIT
+start_mock "$work"
+url="$mock_url"
 
 sign() { # target date secret
   printf '%s\n%s\n%s' "$1" demo-public "$2" | openssl dgst -sha1 -hmac "$3" | sed 's/^.*= //'

@@ -30,11 +30,15 @@ else
   bin="${CARGO_TARGET_DIR:-target}/debug"
 fi
 mock_bin="$bin/dt-mock"
+DT_BIN_DIR="$bin"
 client_bin="$bin/dt-client"
 
+# shellcheck source=ci/lib.sh
+. ci/lib.sh
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  stop_mock
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -44,14 +48,8 @@ json_field() { # json_field FILE KEY: a top-level string/number field of a JSON 
 }
 
 echo "== starting dt-mock"
-DT_MOCK_LOG=warn "$mock_bin" --listen 127.0.0.1:0 > "$out_dir/mock.out" 2> "$out_dir/mock.log" &
-pids+=($!)
-for _ in $(seq 1 100); do
-  grep -q '^listening on ' "$out_dir/mock.out" 2>/dev/null && break
-  sleep 0.1
-done
-url="$(sed -n 's/^listening on //p' "$out_dir/mock.out" | head -1)"
-[[ -n "$url" ]] || { echo "dt-mock did not start:"; cat "$out_dir/mock.log"; exit 1; }
+DT_MOCK_LOG=warn start_mock "$out_dir"
+url="$mock_url"
 port="${url##*:}"
 echo "mock appliance at $url (live journal: $url/_mock/)"
 

@@ -12,39 +12,16 @@ junit="${1:-conformance-junit.xml}"
 shift || true
 [ "${1:-}" = "--" ] && shift
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
-if [ -z "${DT_BIN_DIR:-}" ]; then
-  (cd "$root" && cargo build --release -q -p dt-mock -p dt-conformance)
-  DT_BIN_DIR="$root/target/release"
-fi
-
+# shellcheck source=ci/lib.sh
+. "$(dirname "$0")/lib.sh"
+mock_bin_dir dt-mock dt-conformance
 work="$(mktemp -d)"
-log="$work/dt-mock.out"
+trap 'stop_mock; rm -rf "$work"' EXIT
 public="ci-public-$$"
 private="ci-private-$RANDOM$RANDOM"
-
 # shellcheck disable=SC2086
-DT_MOCK_TOKENS="$public:$private" "$DT_BIN_DIR/dt-mock" --listen 127.0.0.1:0 ${DT_MOCK_ARGS:-} >"$log" 2>"$work/dt-mock.err" &
-mock_pid=$!
-cleanup() {
-  kill "$mock_pid" 2>/dev/null || true
-  wait "$mock_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-url=""
-for _ in $(seq 1 300); do
-  url="$(sed -n 's/^listening on //p' "$log" | head -n 1)"
-  [ -n "$url" ] && break
-  if ! kill -0 "$mock_pid" 2>/dev/null; then
-    echo "dt-mock exited before listening:" >&2
-    cat "$work/dt-mock.err" >&2
-    exit 2
-  fi
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "dt-mock did not print 'listening on' within 30 s" >&2; exit 2; }
+DT_MOCK_TOKENS="$public:$private" start_mock "$work" ${DT_MOCK_ARGS:-}
+url="$mock_url"
 echo "dt-mock listening on $url"
 
 status=0

@@ -13,16 +13,10 @@ set -euo pipefail
 
 sdk_version="0.10.1"
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=ci/lib.sh
+. "$root/ci/lib.sh"
 work="$(mktemp -d)"
-mock_pid=""
-cleanup() {
-  if [ -n "$mock_pid" ]; then
-    kill "$mock_pid" 2>/dev/null || true
-    wait "$mock_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_mock; rm -rf "$work"' EXIT
 
 venv="${DT_SDK_VENV:-$work/venv}"
 if [ ! -x "$venv/bin/python" ]; then
@@ -33,30 +27,12 @@ if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.vers
 fi
 echo "darktrace-sdk $("$venv/bin/python" -c "import importlib.metadata as m; print(m.version('darktrace-sdk'))") in $venv"
 
-if [ -z "${DT_BIN_DIR:-}" ]; then
-  (cd "$root" && cargo build --release -q -p dt-mock)
-  DT_BIN_DIR="$root/target/release"
-fi
-
-log="$work/dt-mock.out"
+mock_bin_dir dt-mock
 public="sdk-public-$$"
 private="sdk-private-$RANDOM$RANDOM"
 # shellcheck disable=SC2086
-DT_MOCK_TOKENS="$public:$private" "$DT_BIN_DIR/dt-mock" --listen 127.0.0.1:0 ${DT_MOCK_ARGS:-} >"$log" 2>"$work/dt-mock.err" &
-mock_pid=$!
-
-url=""
-for _ in $(seq 1 300); do
-  url="$(sed -n 's/^listening on //p' "$log" | head -n 1)"
-  [ -n "$url" ] && break
-  if ! kill -0 "$mock_pid" 2>/dev/null; then
-    echo "dt-mock exited before listening:" >&2
-    cat "$work/dt-mock.err" >&2
-    exit 2
-  fi
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "dt-mock did not print 'listening on' within 30 s" >&2; exit 2; }
+DT_MOCK_TOKENS="$public:$private" start_mock "$work" ${DT_MOCK_ARGS:-}
+url="$mock_url"
 echo "dt-mock listening on $url"
 
 status=0

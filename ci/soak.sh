@@ -12,38 +12,17 @@ set -euo pipefail
 
 duration="${1:-60}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-if [ -z "${DT_BIN_DIR:-}" ]; then
-  (cd "$root" && cargo build --release -q -p dt-mock)
-  DT_BIN_DIR="$root/target/release"
-fi
-
+# shellcheck source=ci/lib.sh
+. "$root/ci/lib.sh"
+mock_bin_dir dt-mock
 work="$(mktemp -d)"
+trap 'stop_mock; rm -rf "$work"' EXIT
 public="soak-public-$$"
 private="soak-private-$RANDOM$RANDOM"
 capacity=500
 
-DT_MOCK_TOKENS="$public:$private" DT_MOCK_LOG=warn "$DT_BIN_DIR/dt-mock" \
-  --listen 127.0.0.1:0 --journal-capacity "$capacity" >"$work/out" 2>"$work/err" &
-mock_pid=$!
-cleanup() {
-  kill "$mock_pid" 2>/dev/null || true
-  wait "$mock_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-url=""
-for _ in $(seq 1 300); do
-  url="$(sed -n 's/^listening on //p' "$work/out" | head -n 1)"
-  [ -n "$url" ] && break
-  if ! kill -0 "$mock_pid" 2>/dev/null; then
-    echo "dt-mock exited before listening:" >&2
-    cat "$work/err" >&2
-    exit 2
-  fi
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "dt-mock did not print 'listening on' within 30 s" >&2; exit 2; }
+DT_MOCK_TOKENS="$public:$private" DT_MOCK_LOG=warn start_mock "$work" --journal-capacity "$capacity"
+url="$mock_url"
 echo "== soak: ${duration}s against dt-mock at $url (pid $mock_pid, journal capacity $capacity)"
 
 status=0
@@ -51,12 +30,12 @@ python3 "$root/ci/soak.py" --url "$url" --pid "$mock_pid" --public "$public" \
   --private "$private" --duration "$duration" --workers "${DT_SOAK_WORKERS:-8}" \
   --journal-capacity "$capacity" ${DT_SOAK_JSON:+--json "$DT_SOAK_JSON"} || status=$?
 
-if grep -q "panicked" "$work/err"; then
+if grep -q "panicked" "$work/dt-mock.err"; then
   echo "FAIL: the mock panicked:" >&2
-  grep -A3 "panicked" "$work/err" | head -n 20 >&2
+  grep -A3 "panicked" "$work/dt-mock.err" | head -n 20 >&2
   status=1
 fi
-if grep -q "$private" "$work/err" "$work/out"; then
+if grep -q "$private" "$work/dt-mock.err" "$work/dt-mock.out"; then
   echo "FAIL: the private token appears in the mock's output" >&2
   status=1
 fi
