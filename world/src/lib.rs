@@ -5,6 +5,7 @@
 //! - [`model`]: the stored entities (devices, models, breaches, connections).
 //! - [`world`]: the [`World`], its lookups and its mutation entry points.
 //! - [`search`]: advanced-search records, inverted index, planner and linear scan.
+//! - `render`: advanced-search answers written as 2-space JSON without a `Value` per hit.
 //! - [`records`]: building `_source` texts and deterministic `_id`s/uids.
 //! - [`gen`]: the seeded generator ([`generate`]).
 //! - [`store`]: world directories on disk and the embedded default world.
@@ -18,6 +19,7 @@ pub mod clock;
 pub mod gen;
 pub mod model;
 pub mod records;
+mod render;
 pub mod search;
 pub mod store;
 pub mod world;

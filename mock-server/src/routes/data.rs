@@ -4,13 +4,13 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use dt_world::{api, ApiError as WorldError, World};
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::json::json_response;
+use crate::json::{json_response, JSON_CONTENT_TYPE};
 use crate::routes::query_pairs;
 use crate::state::AppState;
 
@@ -69,19 +69,45 @@ pub async fn modelbreach(
 /// the request line (it may hold `/`, `+`, `=` or percent escapes).
 const SEARCH_PREFIX: &str = "/advancedsearch/api/search/";
 
+/// Like [`answer`], for a body the world already wrote as the appliance prints it.
+fn answer_pretty(
+    state: &AppState,
+    f: impl FnOnce(&World, i64) -> Result<Vec<u8>, WorldError>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now_ms();
+    let body = {
+        let world = state.world.read().unwrap_or_else(|p| p.into_inner());
+        f(&world, now)?
+    };
+    let mut resp = (StatusCode::OK, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
+    Ok(resp)
+}
+
 /// `GET /advancedsearch/api/search/<base64>`.
 pub async fn search_get(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let path = req.uri().path();
     let segment = path.strip_prefix(SEARCH_PREFIX).unwrap_or("").to_string();
     let q = query_pairs(&req);
-    answer(&state, |w, now| {
-        let mut v = api::advanced_search_get(w, &segment, now)?;
-        api::apply_responsedata(&mut v, &q);
-        Ok(v)
+    if q.iter().any(|(k, _)| k == "responsedata") {
+        return answer(&state, |w, now| {
+            let mut v = api::advanced_search_get(w, &segment, now)?;
+            api::apply_responsedata(&mut v, &q);
+            Ok(v)
+        });
+    }
+    // The common case: hits written straight from their stored text (the same bytes).
+    answer_pretty(&state, |w, now| {
+        api::search::advanced_search_get_pretty(w, &segment, now)
     })
 }
 
 /// `POST /advancedsearch/api/search` with `{"hash": "<base64>"}` (6.1).
 pub async fn search_post(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    answer(&state, |w, now| api::advanced_search_post(w, &body, now))
+    answer_pretty(&state, |w, now| {
+        api::search::advanced_search_post_pretty(w, &body, now)
+    })
 }

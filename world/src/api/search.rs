@@ -66,6 +66,62 @@ pub fn advanced_search_post(world: &World, body: &[u8], now_ms: i64) -> Result<V
     advanced_search_json(world, &query, now_ms)
 }
 
+/// [`advanced_search_get`] written as the appliance prints it (2-space JSON): the same
+/// bytes as pretty-printing its `Value`, without building a `Value` per hit (each
+/// `_source` is transcoded from its stored text).
+pub fn advanced_search_get_pretty(
+    world: &World,
+    b64_segment: &str,
+    now_ms: i64,
+) -> Result<Vec<u8>, ApiError> {
+    let query = decode_search_segment(b64_segment)?;
+    advanced_search_json_pretty(world, &query, now_ms)
+}
+
+/// [`advanced_search_post`] written as the appliance prints it (see
+/// [`advanced_search_get_pretty`]).
+pub fn advanced_search_post_pretty(
+    world: &World,
+    body: &[u8],
+    now_ms: i64,
+) -> Result<Vec<u8>, ApiError> {
+    let bad = || {
+        ApiError::BadSearch("the request body must be JSON {\"hash\": \"<base64 query>\"}".into())
+    };
+    let v: Value = serde_json::from_slice(body).map_err(|_| bad())?;
+    let hash = v.get("hash").and_then(Value::as_str).ok_or_else(bad)?;
+    let query = decode_search_segment(hash)?;
+    advanced_search_json_pretty(world, &query, now_ms)
+}
+
+/// [`advanced_search_json`] written as the appliance prints it (see
+/// [`advanced_search_get_pretty`]).
+pub fn advanced_search_json_pretty(
+    world: &World,
+    query_json: &[u8],
+    now_ms: i64,
+) -> Result<Vec<u8>, ApiError> {
+    let req = match parse_request(query_json, now_ms)? {
+        Ok(r) => r,
+        Err(body) => return Ok(serde_json::to_vec_pretty(&body).unwrap_or_else(|_| b"{}".to_vec())),
+    };
+    let window = Window::from_ms(req.from_ms, req.to_ms);
+    let found = world.search().search(&req.query, window, &real_matcher);
+    let page: Vec<u32> = found
+        .ids
+        .iter()
+        .skip(req.offset)
+        .take(req.size)
+        .copied()
+        .collect();
+    let shell = envelope_with(&found, Vec::new(), req.from_ms, req.to_ms);
+    Ok(crate::render::pretty_envelope(
+        &shell,
+        world.search(),
+        &page,
+    ))
+}
+
 /// Runs a decoded query JSON (what the base64 carries).
 pub fn advanced_search_json(
     world: &World,
@@ -259,6 +315,11 @@ fn envelope(
     let store = world.search();
     let page = found.ids.iter().skip(offset).take(size);
     let hits: Vec<Value> = page.map(|&id| store.hit(id)).collect();
+    envelope_with(found, hits, from_ms, to_ms)
+}
+
+/// The answer around a page of hits.
+fn envelope_with(found: &Found, hits: Vec<Value>, from_ms: i64, to_ms: i64) -> Value {
     let mut days = Vec::new();
     let mut d = clock::day_start(to_ms);
     while d >= clock::day_start(from_ms) && days.len() < 31 {
