@@ -108,6 +108,8 @@ fn tls_hint(detail: &str) -> &'static str {
     } else if detail.contains("Expired")
         || detail.contains("expired")
         || detail.contains("NotValidYet")
+        // rustls 0.23 writes `NotValidYet` as "certificate not valid yet: ...".
+        || detail.contains("not valid yet")
     {
         "The certificate is outside its validity period: renew it, or check this machine's clock (or turn off verification, verify_ssl = false)"
     } else {
@@ -180,4 +182,40 @@ pub(crate) fn first_bytes(body: &[u8]) -> String {
         s.push('…');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tls(detail: &str) -> String {
+        ClientError::Tls {
+            detail: detail.into(),
+        }
+        .to_string()
+    }
+
+    /// The hints for rustls 0.23's own wording of each certificate error (as reqwest
+    /// reports them), not only for their `Debug` names.
+    #[test]
+    fn d13_tls_hint_follows_the_rustls_message() {
+        let wrong_host = tls("client error (Connect): invalid peer certificate: certificate not valid for name \"127.0.0.1\"; certificate is only valid for DnsName(\"darktrace.example.invalid\")");
+        assert!(wrong_host.contains("for another host name"), "{wrong_host}");
+        let expired = tls("client error (Connect): invalid peer certificate: certificate expired: verification time 1795870138 (UNIX), but certificate is not valid after 1795783738 (86400 seconds ago)");
+        assert!(expired.contains("outside its validity period"), "{expired}");
+        // Was given the untrusted-CA hint: the check only knew the Debug name.
+        let not_yet = tls("client error (Connect): invalid peer certificate: certificate not valid yet: verification time 1795870138 (UNIX), but certificate is not valid before 1795956538 (86400 seconds in future)");
+        assert!(not_yet.contains("outside its validity period"), "{not_yet}");
+        let unknown = tls("client error (Connect): invalid peer certificate: UnknownIssuer");
+        assert!(
+            unknown.contains("Trust the appliance's CA (ca_file)"),
+            "{unknown}"
+        );
+        for m in [wrong_host, expired, not_yet, unknown] {
+            assert!(
+                m.starts_with("TLS error: ") && m.contains("verify_ssl = false"),
+                "{m}"
+            );
+        }
+    }
 }

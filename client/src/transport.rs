@@ -98,6 +98,9 @@ pub struct Transport {
     http: reqwest::Client,
     settings: Arc<TransportSettings>,
     clock: SignClock,
+    /// Whether an HTTP proxy forwards the requests itself (plain-HTTP appliance), so
+    /// that some answers may be the proxy's own rather than the appliance's.
+    proxy_forwards: bool,
 }
 
 impl std::fmt::Debug for Transport {
@@ -156,10 +159,18 @@ impl Transport {
         let http = b
             .build()
             .map_err(|e| TransportBuildError::Client(e.to_string()))?;
+        let proxy_forwards = settings.proxy.as_deref().is_some_and(|p| {
+            let p = p.to_ascii_lowercase();
+            p.starts_with("http://") || p.starts_with("https://")
+        }) && settings
+            .base_url
+            .to_ascii_lowercase()
+            .starts_with("http://");
         Ok(Transport {
             http,
             settings: Arc::new(settings),
             clock: Arc::new(OffsetDateTime::now_utc),
+            proxy_forwards,
         })
     }
 
@@ -248,6 +259,9 @@ impl Transport {
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let proxy_authenticate = resp
+            .headers()
+            .contains_key(reqwest::header::PROXY_AUTHENTICATE);
         let body = match resp.bytes().await {
             Ok(b) => b.to_vec(),
             Err(e) if e.is_timeout() => {
@@ -261,7 +275,30 @@ impl Transport {
                 })
             }
         };
+        if self.proxy_forwards {
+            if let Some(e) = proxy_refusal(status, proxy_authenticate, &body) {
+                return Err(e);
+            }
+        }
         interpret(status, location.as_deref(), target, body)
+    }
+
+    /// reqwest reports any failed `CONNECT` other than a 407 as "tunnel error:
+    /// unsuccessful", without the proxy's status (tinyproxy: 403 for a client or port
+    /// it does not allow, 401 for wrong credentials, 500 when it cannot reach the
+    /// appliance): say what that can mean.
+    fn explain_tunnel(&self, detail: String) -> String {
+        if !detail.contains("tunnel error: unsuccessful") {
+            return detail;
+        }
+        let authority = self
+            .settings
+            .base_url
+            .split_once("://")
+            .map_or(self.settings.base_url.as_str(), |(_, a)| a);
+        format!(
+            "{detail} (the proxy did not open a tunnel, CONNECT {authority}: it could not reach the appliance, does not allow this client or this port, or did not accept the proxy credentials)"
+        )
     }
 
     fn classify(&self, e: &reqwest::Error) -> ClientError {
@@ -278,7 +315,9 @@ impl Transport {
         if self.settings.proxy.is_some()
             && (e.is_connect() || lower.contains("tunnel") || lower.contains("proxy"))
         {
-            return ClientError::Proxy { detail };
+            return ClientError::Proxy {
+                detail: self.explain_tunnel(detail),
+            };
         }
         if lower.contains("reset")
             || lower.contains("closed before message completed")
@@ -371,6 +410,45 @@ pub fn interpret(
             first_bytes: first_bytes(&body),
         }),
     }
+}
+
+/// The proxy's own refusal of a request it was asked to forward (plain HTTP through
+/// an HTTP proxy), or `None` when the answer may be the appliance's.
+///
+/// Over HTTPS the proxy only tunnels, and refuses the `CONNECT` itself (reqwest's
+/// tunnel error); over plain HTTP its refusal comes back as an ordinary answer. The
+/// appliance never answers 401 or 403 with anything but JSON (its documented style),
+/// and never asks for proxy authentication, so a 401 or 403 that is not JSON, or any
+/// answer with `Proxy-Authenticate`, is the proxy's: tinyproxy answers a client it
+/// does not allow with a 403 page and wrong credentials with a 401 page. Without this,
+/// they were reported as a token without permission and as a signature error.
+pub fn proxy_refusal(status: u16, proxy_authenticate: bool, body: &[u8]) -> Option<ClientError> {
+    let refused = proxy_authenticate
+        || (matches!(status, 401 | 403)
+            && serde_json::from_slice::<serde_json::Value>(body).is_err());
+    if !refused {
+        return None;
+    }
+    let page = html_title(body)
+        .map(|t| format!(", its page says {t:?}"))
+        .unwrap_or_default();
+    let why = match status {
+        401 | 407 => "it did not accept the proxy credentials (none, or wrong ones)",
+        _ => "it does not allow this client or this destination",
+    };
+    Some(ClientError::Proxy {
+        detail: format!("the proxy refused to forward the request with HTTP {status}{page}: {why}"),
+    })
+}
+
+/// The `<title>` of an HTML page, if it has a short one.
+fn html_title(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    let lower = text.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = start + lower[start..].find("</title>")?;
+    let title = text.get(start..end)?.trim();
+    (!title.is_empty() && title.len() <= 120).then(|| title.to_string())
 }
 
 /// Whether a body is an HTML page (a proxy's error page).
@@ -500,6 +578,151 @@ mod tests {
             panic!("expected malformed")
         };
         assert!(first_bytes.starts_with("<html>"));
+    }
+
+    /// tinyproxy 1.11's own pages, as it answers a forwarded plain-HTTP request.
+    const TINYPROXY_403: &[u8] = b"<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.1//EN\" \"http://www.w3.org/TR/xhtml11/DTD/xhtml11.dtd\">\n<html>\n<head><title>403 Access denied</title></head>\n<body>\n<h1>Access denied</h1>\n<p>The administrator of this proxy has not configured it to service requests from your host.</p>\n</body>\n</html>\n";
+    const TINYPROXY_401: &[u8] = b"<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<html>\n<head><title>401 Unauthorized</title></head>\n<body>\n<h1>Unauthorized</h1>\n</body>\n</html>\n";
+
+    #[test]
+    fn d13_a_forwarding_proxy_refusal_is_the_proxy_error() {
+        let e = proxy_refusal(403, false, TINYPROXY_403).unwrap();
+        assert_eq!(e.kind(), crate::error::ErrorKind::Proxy);
+        assert!(e.to_string().contains("HTTP 403"), "{e}");
+        assert!(e.to_string().contains("403 Access denied"), "{e}");
+        // tinyproxy answers wrong proxy credentials with 401, not 407.
+        let e = proxy_refusal(401, false, TINYPROXY_401).unwrap();
+        assert_eq!(e.kind(), crate::error::ErrorKind::Proxy);
+        assert!(e.to_string().contains("proxy credentials"), "{e}");
+        let e = proxy_refusal(407, true, b"").unwrap();
+        assert_eq!(e.kind(), crate::error::ErrorKind::Proxy);
+        assert!(proxy_refusal(403, false, b"").is_some());
+    }
+
+    #[test]
+    fn d13_the_appliance_answers_are_not_taken_for_the_proxy() {
+        // The documented style's 401 and 403 are JSON; the live style's are 400 and 302.
+        assert!(proxy_refusal(401, false, br#"{"status": "API SIGNATURE ERROR"}"#).is_none());
+        assert!(proxy_refusal(403, false, br#"{"error": "Insufficient permissions"}"#).is_none());
+        assert!(proxy_refusal(302, false, b"Found. Redirecting to /403").is_none());
+        assert!(proxy_refusal(200, false, b"{}").is_none());
+        // The appliance's own HTML 400 (a search it cannot parse) stays its answer.
+        assert!(proxy_refusal(400, false, b"<html><body><h1>400 Bad request</h1>").is_none());
+        // A 5xx page stays malformed and transient (interpret), so it is retried.
+        assert!(proxy_refusal(502, false, b"<html>502</html>").is_none());
+    }
+
+    /// A one-shot fake HTTP proxy: answers `answer` to the first request and hands
+    /// back the request head it read.
+    async fn fake_proxy(answer: &'static [u8]) -> (String, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = sock.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                head.extend_from_slice(&buf[..n]);
+            }
+            sock.write_all(answer).await.unwrap();
+            sock.shutdown().await.ok();
+            String::from_utf8_lossy(&head).into_owned()
+        });
+        (format!("127.0.0.1:{}", addr.port()), task)
+    }
+
+    fn proxied(base_url: &str, proxy: String) -> Transport {
+        Transport::new(TransportSettings {
+            base_url: base_url.into(),
+            api_key: "pub".into(),
+            api_secret: Secret::new("priv"),
+            timeout: Duration::from_secs(5),
+            verify_ssl: true,
+            ca_file: None,
+            proxy: Some(proxy),
+            date_format: DateFormat::Compact,
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn proxy_credentials_go_on_the_connect_and_never_into_the_error() {
+        let (addr, head) = fake_proxy(
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\nContent-Length: 0\r\n\r\n",
+        )
+        .await;
+        let t = proxied(
+            "https://appliance.invalid:8443",
+            format!("http://proxyuser:pr0xy-pw@{addr}"),
+        );
+        let e = t.get("/status").await.unwrap_err();
+        assert_eq!(e.kind(), crate::error::ErrorKind::Proxy, "{e}");
+        let head = head.await.unwrap().to_ascii_lowercase();
+        assert!(
+            head.starts_with("connect appliance.invalid:8443 "),
+            "{head}"
+        );
+        use base64::Engine as _;
+        let creds = base64::engine::general_purpose::STANDARD.encode("proxyuser:pr0xy-pw");
+        assert!(
+            head.contains(&format!(
+                "proxy-authorization: basic {}",
+                creds.to_ascii_lowercase()
+            )),
+            "{head}"
+        );
+        assert!(!format!("{e} {e:?} {t:?}").contains("pr0xy-pw"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connect_is_the_proxy_error_saying_so() {
+        let (addr, _head) = fake_proxy(
+            b"HTTP/1.0 403 Access violation\r\nServer: tinyproxy/1.11.1\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        let t = proxied("https://appliance.invalid:8443", format!("http://{addr}"));
+        let e = t.get("/status").await.unwrap_err();
+        assert_eq!(e.kind(), crate::error::ErrorKind::Proxy, "{e}");
+        assert!(
+            e.to_string()
+                .contains("the proxy did not open a tunnel, CONNECT appliance.invalid:8443"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_forwarding_proxy_refusal_is_not_a_signature_or_permission_error() {
+        for (answer, status) in [
+            (
+                &b"HTTP/1.0 401 Unauthorized\r\nServer: tinyproxy/1.11.1\r\nContent-Type: text/html\r\nWWW-Authenticate: Basic realm=\"Tinyproxy\"\r\nConnection: close\r\n\r\n<html><head><title>401 Unauthorized</title></head></html>"[..],
+                "401",
+            ),
+            (
+                &b"HTTP/1.0 403 Access denied\r\nServer: tinyproxy/1.11.1\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<html><head><title>403 Access denied</title></head></html>"[..],
+                "403",
+            ),
+        ] {
+            let (addr, head) = fake_proxy(answer).await;
+            let t = proxied(
+                "http://appliance.invalid:8080",
+                format!("http://proxyuser:pr0xy-pw@{addr}"),
+            );
+            let e = t.get("/status").await.unwrap_err();
+            assert_eq!(e.kind(), crate::error::ErrorKind::Proxy, "{status}: {e}");
+            assert!(e.to_string().contains(&format!("HTTP {status}")), "{e}");
+            assert!(!e.to_string().contains("pr0xy-pw"), "{e}");
+            let head = head.await.unwrap().to_ascii_lowercase();
+            assert!(
+                head.starts_with("get http://appliance.invalid:8080/status "),
+                "{head}"
+            );
+            assert!(head.contains("proxy-authorization: basic "), "{head}");
+        }
     }
 
     #[test]

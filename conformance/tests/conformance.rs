@@ -9,6 +9,7 @@ mod client;
 mod client_run;
 mod scenarios;
 mod shapes;
+mod tls_matrix;
 
 use dt_conformance::runner::{render, RunOptions};
 use dt_conformance::{cases, run, Target};
