@@ -7,6 +7,7 @@
 
 mod client;
 mod client_run;
+mod fault_matrix;
 mod scenarios;
 mod shapes;
 mod tls_matrix;
