@@ -23,11 +23,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export CARGO_TERM_COLOR=never
 
-if ! cargo fuzz --version >/dev/null 2>&1; then
-  echo "== installing cargo-fuzz (crates.io)"
-  cargo install cargo-fuzz --locked
-fi
-
 toolchain=()
 sanitizer="${DT_FUZZ_SANITIZER:-}"
 want="${DT_FUZZ_TOOLCHAIN:-}"
@@ -35,21 +30,30 @@ if [ "$want" = nightly ] || { [ -z "$want" ] && cargo +nightly --version >/dev/n
   toolchain=(+nightly)
   sanitizer="${sanitizer:-address}"
 else
-  # cargo-fuzz passes -Z flags; RUSTC_BOOTSTRAP lets a stable compiler take them.
+  # The instrumentation takes -Z flags; RUSTC_BOOTSTRAP lets a stable compiler take them.
   export RUSTC_BOOTSTRAP=1
   sanitizer="${sanitizer:-none}"
 fi
 
-all_targets=$(cargo "${toolchain[@]}" fuzz list)
+# The targets are the [[bin]]s of fuzz/Cargo.toml.
+all_targets=$(sed -n '/^\[\[bin\]\]/,/^path/s/^name = "\(.*\)"/\1/p' fuzz/Cargo.toml)
 targets="${DT_FUZZ_TARGETS:-$all_targets}"
 
+# The build `cargo fuzz build` does (same flags, same output directory), without
+# installing cargo-fuzz: an explicit --target keeps build scripts and proc macros
+# uninstrumented. `cargo fuzz run <target>` works on the result too.
+host="$(rustc "${toolchain[@]}" -vV | sed -n 's/^host: //p')"
+flags="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4"
+flags="$flags -Cllvm-args=-sanitizer-coverage-inline-8bit-counters"
+flags="$flags -Cllvm-args=-sanitizer-coverage-pc-table"
+flags="$flags -Cllvm-args=-sanitizer-coverage-trace-compares"
+[ "$sanitizer" != none ] && flags="$flags -Zsanitizer=$sanitizer"
 echo "== building fuzz targets (sanitizer: $sanitizer, toolchain: ${toolchain[*]:-default})"
-if [ "${DT_FUZZ_NO_BUILD:-}" != 1 ] && ! nice -n 10 cargo "${toolchain[@]}" fuzz build --sanitizer "$sanitizer"; then
+if [ "${DT_FUZZ_NO_BUILD:-}" != 1 ] && ! RUSTFLAGS="$flags" nice -n 10 cargo "${toolchain[@]}" build \
+    --manifest-path fuzz/Cargo.toml --release --target "$host" --bins; then
   echo "fuzz: the targets do not build" >&2
   exit 2
 fi
-# Run the built binaries directly: `cargo fuzz run` would rebuild before each target.
-host="$(rustc "${toolchain[@]}" -vV | sed -n 's/^host: //p')"
 bin_dir="${CARGO_TARGET_DIR:-fuzz/target}/$host/release"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_odr_violation=0}"
 

@@ -16,6 +16,10 @@ use dt_client::scheduler::{schedule, shared, ActionReport, Plan, RunOptions, Sin
 use dt_client::transport::{Transport, TransportSettings};
 use dt_protocol::{parse_dtapi_date, sign, string_to_sign, DateFormat, Secret};
 
+// See the workspace Cargo.toml: the normalizer allocates a string per field per record.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The security-validation platform's Darktrace integration client.
 #[derive(Debug, Parser)]
 #[command(name = "dt-client", version, about)]

@@ -2,14 +2,14 @@
 //! switched off with `--no-admin`.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::faults::FaultSpec;
+use crate::faults::{FaultError, FaultSpec};
 use crate::json::json_response;
 use crate::state::AppState;
 
@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/reset", post(reset))
         .route("/inject", post(inject))
         .route("/demo-ips", get(demo_ips))
+        .route("/openapi.json", get(openapi))
         .route("/", get(crate::ui::page))
         .route("/ui", get(crate::ui::page))
 }
@@ -51,6 +52,11 @@ async fn add_fault(State(state): State<AppState>, body: axum::body::Bytes) -> Re
     };
     match state.faults.add(spec) {
         Ok(id) => json_response(StatusCode::CREATED, &json!({"id": id})),
+        // A valid fault, but the list is full: 409, so a harness can tell it from its
+        // own mistake.
+        Err(e @ FaultError::Full) => {
+            json_response(StatusCode::CONFLICT, &json!({"error": e.to_string()}))
+        }
         Err(e) => bad_request(e.to_string()),
     }
 }
@@ -195,4 +201,17 @@ async fn journal(State(state): State<AppState>, Query(q): Query<JournalQuery>) -
 async fn clear_journal(State(state): State<AppState>) -> Response {
     state.journal.clear();
     json_response(StatusCode::OK, &json!({"response": "SUCCESS"}))
+}
+
+/// The OpenAPI 3.0 description of the appliance routes, checked in beside the crate.
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+/// `GET /_mock/openapi.json`: [`OPENAPI_JSON`], byte for byte.
+async fn openapi() -> Response {
+    let mut r = (StatusCode::OK, OPENAPI_JSON).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
 }

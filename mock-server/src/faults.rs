@@ -83,6 +83,10 @@ pub struct ActiveFault {
     pub fired: u64,
 }
 
+/// Most faults installed at once. Only the admin API adds faults, and every appliance
+/// request scans the list, so a runaway harness must not grow it without bound.
+pub const MAX_FAULTS: usize = 256;
+
 /// The installed faults.
 #[derive(Debug, Default)]
 pub struct Faults {
@@ -106,6 +110,9 @@ pub enum FaultError {
     /// Delays above ten minutes are refused: they only hold connections.
     #[error("delays are limited to 600000 ms")]
     TooLong,
+    /// [`MAX_FAULTS`] faults are already installed.
+    #[error("{MAX_FAULTS} faults are already installed, the most the mock keeps: remove some (DELETE /_mock/faults/<id>) or all (DELETE /_mock/faults) first")]
+    Full,
 }
 
 impl Faults {
@@ -118,7 +125,7 @@ impl Faults {
         }
     }
 
-    /// Installs a fault and returns its id.
+    /// Installs a fault and returns its id; refused when [`MAX_FAULTS`] are installed.
     pub fn add(&self, spec: FaultSpec) -> Result<u64, FaultError> {
         match &spec.kind {
             FaultKind::Status { status } | FaultKind::Html { status }
@@ -137,9 +144,13 @@ impl Faults {
         if spec.times == Some(0) {
             return Err(FaultError::Times);
         }
+        let mut active = self.lock();
+        if active.len() >= MAX_FAULTS {
+            return Err(FaultError::Full);
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed).max(1);
         let remaining = spec.times;
-        self.lock().push(ActiveFault {
+        active.push(ActiveFault {
             id,
             spec,
             remaining,
@@ -388,6 +399,27 @@ mod tests {
             }),
             Err(FaultError::Tail)
         );
+    }
+
+    #[test]
+    fn the_list_is_capped_until_a_fault_goes() {
+        let f = Faults::new();
+        let spec = FaultSpec {
+            route: "/status".into(),
+            kind: FaultKind::Status { status: 503 },
+            times: Some(1),
+        };
+        let ids: Vec<u64> = (0..MAX_FAULTS)
+            .map(|_| f.add(spec.clone()).unwrap())
+            .collect();
+        assert_eq!(f.add(spec.clone()), Err(FaultError::Full));
+        assert_eq!(f.list().len(), MAX_FAULTS);
+        // Removed, or used up: room again.
+        assert!(f.remove(ids[0]));
+        f.add(spec.clone()).unwrap();
+        assert_eq!(f.add(spec.clone()), Err(FaultError::Full));
+        assert!(f.take("/status").is_some());
+        f.add(spec).unwrap();
     }
 
     #[test]

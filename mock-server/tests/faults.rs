@@ -193,3 +193,60 @@ async fn an_absurd_clock_offset_is_refused() {
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(signed_get(m.addr, "/status", NOW).await.status, 200);
 }
+
+#[tokio::test]
+async fn the_fault_list_is_capped_with_a_conflict() {
+    let m = start_at(NOW).await;
+    let max = dt_mock::faults::MAX_FAULTS;
+    let mut first = None;
+    for _ in 0..max {
+        let r = admin(
+            m.addr,
+            "POST",
+            "/_mock/faults",
+            r#"{"route":"/status","kind":"delay","ms":1}"#,
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        first.get_or_insert(r.json()["id"].as_u64().unwrap());
+    }
+    let full = admin(
+        m.addr,
+        "POST",
+        "/_mock/faults",
+        r#"{"route":"/status","kind":"delay","ms":1}"#,
+    )
+    .await;
+    assert_eq!(full.status, 409, "{}", full.text());
+    let error = full.json()["error"].as_str().unwrap().to_string();
+    assert!(
+        error.contains(&max.to_string()) && error.contains("DELETE /_mock/faults"),
+        "{error}"
+    );
+    assert_eq!(
+        admin(m.addr, "GET", "/_mock/faults", "")
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        max
+    );
+    // The appliance routes still answer, and removing one fault makes room for one.
+    assert_eq!(signed_get(m.addr, "/status", NOW).await.status, 200);
+    let id = first.unwrap();
+    assert_eq!(
+        admin(m.addr, "DELETE", &format!("/_mock/faults/{id}"), "")
+            .await
+            .status,
+        200
+    );
+    let again = |body: &'static str| admin(m.addr, "POST", "/_mock/faults", body);
+    assert_eq!(again(r#"{"kind":"delay","ms":1}"#).await.status, 201);
+    assert_eq!(again(r#"{"kind":"delay","ms":1}"#).await.status, 409);
+    assert_eq!(
+        admin(m.addr, "DELETE", "/_mock/faults", "").await.status,
+        200
+    );
+    assert_eq!(again(r#"{"kind":"delay","ms":1}"#).await.status, 201);
+}

@@ -18,6 +18,7 @@ mod auth;
 mod faults;
 mod inject;
 mod malformed;
+mod openapi;
 mod scenarios;
 mod secrets;
 mod status;

@@ -98,9 +98,10 @@ pub fn index_date(ms: i64) -> String {
     format!("{:04}.{:02}.{:02}", c.year, c.month, c.day)
 }
 
-/// The start of the UTC day containing `ms`.
+/// The start of the UTC day containing `ms` (`i64::MIN` for the first, partial day of
+/// the range, whose start is not representable).
 pub fn day_start(ms: i64) -> i64 {
-    ms - ms.rem_euclid(DAY_MS)
+    ms.saturating_sub(ms.rem_euclid(DAY_MS))
 }
 
 /// The start of the UTC hour containing `ms`.

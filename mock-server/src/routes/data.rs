@@ -3,9 +3,11 @@
 //! under a shared lock, and renders the world's answer or its error.
 
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use dt_protocol::target::decode_query;
 use dt_world::{api, ApiError as WorldError, World};
 use serde_json::Value;
 
@@ -56,11 +58,22 @@ pub async fn modelbreaches(
 }
 
 /// `GET /modelbreaches/{pbid}`.
+///
+/// An id that does not decode to UTF-8 (`/modelbreaches/%FF`) is one more unknown
+/// breach, a 404 like any other, not the router's plain-text 400 (`Invalid URL`).
 pub async fn modelbreach(
     State(state): State<AppState>,
-    Path(pbid): Path<String>,
+    pbid: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Result<Response, ApiError> {
+    let pbid = match pbid {
+        Ok(Path(pbid)) => pbid,
+        Err(_) => {
+            let raw = req.uri().path().rsplit('/').next().unwrap_or("");
+            // The path's `+` is a plus, not a form-encoded space.
+            String::from_utf8_lossy(&decode_query(&raw.replace('+', "%2B"))).into_owned()
+        }
+    };
     let q = query_pairs(&req);
     answer(&state, |w, now| api::modelbreach(w, &pbid, &q, now))
 }

@@ -64,7 +64,8 @@ pub fn devices(world: &World, params: &[(String, String)], now_ms: i64) -> Resul
         _ => world
             .devices()
             .iter()
-            .filter(|d| d.last_seen >= now_ms - window)
+            // Saturating: before 1970 (a clock set back) a huge window would overflow.
+            .filter(|d| d.last_seen >= now_ms.saturating_sub(window))
             .filter(|d| ip.is_none_or(|ip| d.ip() == ip))
             .collect(),
     };

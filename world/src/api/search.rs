@@ -264,7 +264,9 @@ fn parse_request(bytes: &[u8], now_ms: i64) -> Result<Result<Request, Value>, Ap
         if !seconds.is_finite() || seconds < 0.0 {
             return Err(err());
         }
-        (now_ms - (seconds * 1_000.0) as i64, now_ms)
+        // `as` saturates a huge timeframe at i64::MAX; the subtraction saturates too, as
+        // "now" may be before 1970 (a clock set back).
+        (now_ms.saturating_sub((seconds * 1_000.0) as i64), now_ms)
     };
     Ok(Ok(Request {
         query,
