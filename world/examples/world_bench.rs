@@ -23,6 +23,19 @@ fn rss() -> String {
         .join(", ")
 }
 
+/// CPU time (user + system, all threads) the process has used so far, from /proc.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<f64>().ok()))
+        .sum();
+    ticks / 100.0 // USER_HZ
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = PathBuf::from(args.get(2).map_or("/tmp/dt-world-bench", String::as_str));
@@ -56,7 +69,12 @@ fn main() {
 
     let t = Instant::now();
     let world = World::load_dir(&dir, Some(anchor + 3_600_000)).expect("load");
-    println!("load (re-anchored): {:?} [{}]", t.elapsed(), rss());
+    println!(
+        "load (re-anchored): {:?}, CPU {:.2} s [{}]",
+        t.elapsed(),
+        cpu_secs(),
+        rss()
+    );
     let now = world.anchor_ms();
     // The default IP query: two device addresses OR'ed over src_ip/dest_ip, 5 minutes.
     let ips: Vec<String> = world.devices().iter().map(|d| d.ip().to_string()).collect();

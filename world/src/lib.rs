@@ -5,6 +5,7 @@
 //! - [`model`]: the stored entities (devices, models, breaches, connections).
 //! - [`world`]: the [`World`], its lookups and its mutation entry points.
 //! - [`search`]: advanced-search records, inverted index, planner and linear scan.
+//! - `scan`: fast paths that read stored `_source` texts and connection lines on load.
 //! - `render`: advanced-search answers written as 2-space JSON without a `Value` per hit.
 //! - [`records`]: building `_source` texts and deterministic `_id`s/uids.
 //! - [`gen`]: the seeded generator ([`generate`]).
@@ -20,6 +21,7 @@ pub mod gen;
 pub mod model;
 pub mod records;
 mod render;
+mod scan;
 pub mod search;
 pub mod store;
 pub mod world;

@@ -29,6 +29,7 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -37,6 +38,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::clock;
+use crate::scan::scan_source;
 
 /// The fields with an inverted index: the IP and host columns the default queries use,
 /// and `@type`.
@@ -158,25 +160,134 @@ impl Hasher for Fnv {
 /// A `HashMap` with [`Fnv`] hashing.
 pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
+/// A string's 64-bit hash for [`StrIndex`]: eight bytes at a time, a multiply and a
+/// shift per word (the keys are short and trusted, and a million records hash five
+/// each on load).
+pub(crate) fn str_hash(s: &str) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mix = |h: u64, word: u64| {
+        let h = (h ^ word).wrapping_mul(K);
+        h ^ (h >> 32)
+    };
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    let mut h = (s.len() as u64).wrapping_mul(K);
+    for c in &mut chunks {
+        h = mix(h, u64::from_le_bytes(c.try_into().expect("chunks of 8")));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        h = mix(h, u64::from_le_bytes(word));
+    }
+    h
+}
+
+/// The hasher of maps keyed by a [`str_hash`]: the key is already a hash.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are expected; anything else still hashes correctly.
+        let mut fnv = Fnv(self.0);
+        fnv.write(bytes);
+        self.0 = fnv.0;
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Ids of strings kept elsewhere (each string is stored once, by its owner): keyed by
+/// the string's [`str_hash`] and confirmed against the stored string, which `stored`
+/// returns for an id. A string whose hash another string already holds (a 64-bit
+/// collision: not expected, but possible) is kept by name in `spill`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StrIndex {
+    by_hash: HashMap<u64, u32, BuildHasherDefault<PreHashed>>,
+    spill: FastMap<Box<str>, u32>,
+}
+
+impl StrIndex {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        StrIndex {
+            by_hash: HashMap::with_capacity_and_hasher(n, Default::default()),
+            spill: FastMap::default(),
+        }
+    }
+
+    /// The id of `s`, if indexed.
+    pub(crate) fn get<'a>(&self, s: &str, stored: impl Fn(u32) -> &'a str) -> Option<u32> {
+        match self.by_hash.get(&str_hash(s)) {
+            Some(&id) if stored(id) == s => Some(id),
+            Some(_) => self.spill.get(s).copied(),
+            None => None,
+        }
+    }
+
+    /// Records that `s` has id `id`; `false` (and no change) if `s` is already indexed.
+    pub(crate) fn insert<'a>(&mut self, s: &str, id: u32, stored: impl Fn(u32) -> &'a str) -> bool {
+        match self.by_hash.entry(str_hash(s)) {
+            Entry::Vacant(e) => {
+                e.insert(id);
+                true
+            }
+            Entry::Occupied(e) if stored(*e.get()) == s => false,
+            Entry::Occupied(_) => match self.spill.entry(s.into()) {
+                Entry::Vacant(e) => {
+                    e.insert(id);
+                    true
+                }
+                Entry::Occupied(_) => false,
+            },
+        }
+    }
+}
+
 /// Distinct indexed values. Each string also knows the id of its lowercase form, which
-/// keys the posting lists, so building and querying never allocate per record.
+/// keys the posting lists, so building and querying never allocate per record. The
+/// strings sit back to back in one buffer, so a lookup (five per record on load)
+/// compares against compact memory rather than a scattered allocation per string.
 #[derive(Debug, Default, Clone)]
 struct Interner {
-    strings: Vec<Box<str>>,
+    text: String,
+    /// Where each string ends in `text`; it starts where the previous one ends.
+    ends: Vec<u32>,
     lowered: Vec<u32>,
-    map: FastMap<Box<str>, u32>,
+    index: StrIndex,
+}
+
+/// String `i` of an [`Interner`]'s `text` and `ends`.
+fn interned<'a>(text: &'a str, ends: &[u32], i: u32) -> &'a str {
+    let i = i as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+    &text[start..ends[i] as usize]
 }
 
 impl Interner {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn find(&self, s: &str) -> Option<u32> {
+        self.index.get(s, |i| interned(&self.text, &self.ends, i))
+    }
+
     fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.map.get(s) {
+        if let Some(i) = self.find(s) {
             return i;
         }
         let i = self.push(s);
         let lower = s.to_lowercase();
         if lower != s {
-            let l = match self.map.get(lower.as_str()) {
-                Some(&l) => l,
+            let l = match self.find(&lower) {
+                Some(l) => l,
                 None => self.push(&lower),
             };
             self.lowered[i as usize] = l;
@@ -185,22 +296,23 @@ impl Interner {
     }
 
     fn push(&mut self, s: &str) -> u32 {
-        let i = self.strings.len() as u32;
-        self.strings.push(s.into());
+        let i = self.ends.len() as u32;
+        self.text.push_str(s);
+        self.ends.push(self.text.len() as u32);
         self.lowered.push(i);
-        self.map.insert(s.into(), i);
+        let (text, ends) = (&self.text, &self.ends);
+        self.index.insert(s, i, |j| interned(text, ends, j));
         i
     }
 
     fn get(&self, i: u32) -> &str {
-        &self.strings[i as usize]
+        interned(&self.text, &self.ends, i)
     }
 
     /// The posting key of a query term (the id of its lowercase form), if any record has it.
     fn key_of(&self, term: &str) -> Option<u32> {
-        self.map
-            .get(term.to_lowercase().as_str())
-            .map(|&i| self.lowered[i as usize])
+        self.find(&term.to_lowercase())
+            .map(|i| self.lowered[i as usize])
     }
 }
 
@@ -272,12 +384,9 @@ impl StoreBuilder {
 
     /// Appends another builder's records (from a parallel loader), re-interning them.
     pub fn merge(&mut self, other: StoreBuilder) {
-        let terms: Vec<u32> = other
-            .store
-            .terms
-            .strings
-            .iter()
-            .map(|t| self.store.terms.intern(t))
+        let theirs = &other.store.terms;
+        let terms: Vec<u32> = (0..theirs.len() as u32)
+            .map(|i| self.store.terms.intern(theirs.get(i)))
             .collect();
         let probes: Vec<u8> = other
             .store
@@ -802,18 +911,34 @@ pub(crate) type IndexedValues<'a> = [Option<Cow<'a, str>>; 5];
 
 /// Reads the time (epoch µs) and indexed values from a `_source` text. Indexed fields
 /// must be strings when present, `@fields.epochdate` a number.
+///
+/// Stored sources take [`scan_source`]'s fast path (the number itself still goes
+/// through serde_json, so the time is exactly what serde reads); anything it leaves
+/// goes through serde, which reads it the same way or reports the error.
 pub(crate) fn source_keys(text: &str) -> Result<(i64, IndexedValues<'_>), String> {
-    let k: SourceKeys<'_> = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    if !k.fields.epochdate.is_finite() {
+    let fast = scan_source(text).and_then(|s| {
+        let epochdate = serde_json::from_str::<f64>(s.epochdate).ok()?;
+        Some((epochdate, s.vals.map(|v| v.map(Cow::Borrowed))))
+    });
+    let (epochdate, vals) = match fast {
+        Some(found) => found,
+        None => source_keys_serde(text)?,
+    };
+    if !epochdate.is_finite() {
         return Err("@fields.epochdate is not a finite number".into());
     }
-    let time_us = (k.fields.epochdate * 1e6).round() as i64;
+    Ok(((epochdate * 1e6).round() as i64, vals))
+}
+
+/// [`source_keys`] by serde alone: `@fields.epochdate` and the indexed values.
+pub(crate) fn source_keys_serde(text: &str) -> Result<(f64, IndexedValues<'_>), String> {
+    let k: SourceKeys<'_> = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let f = k.fields;
     fn t(v: Option<Text<'_>>) -> Option<Cow<'_, str>> {
         v.map(|t| t.0)
     }
     Ok((
-        time_us,
+        f.epochdate,
         [
             t(f.src_ip),
             t(f.dest_ip),
@@ -1021,6 +1146,56 @@ pub(crate) mod tests {
             .unwrap()
             .starts_with("1700000000.0000\t"));
         assert_eq!(s.hit(0)["sort"][0], 1_700_000_000_000i64);
+    }
+
+    #[test]
+    fn str_index_finds_duplicates_and_survives_hash_collisions() {
+        let names = ["alpha", "beta", "gamma"];
+        let stored = |i: u32| names[i as usize];
+        let mut index = StrIndex::with_capacity(3);
+        assert!(index.insert("alpha", 0, stored));
+        assert!(!index.insert("alpha", 1, stored), "a duplicate");
+        // Make "beta"'s hash look taken by "alpha", as a 64-bit collision would.
+        index.by_hash.insert(str_hash("beta"), 0);
+        assert_eq!(index.get("beta", stored), None);
+        assert!(index.insert("beta", 1, stored));
+        assert!(!index.insert("beta", 1, stored), "a duplicate in the spill");
+        assert!(index.insert("gamma", 2, stored));
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(index.get(name, stored), Some(i as u32));
+        }
+        assert_eq!(index.get("delta", stored), None);
+        assert_eq!(index.spill.len(), 1);
+    }
+
+    #[test]
+    fn str_hash_tells_lengths_and_tails_apart() {
+        let words = [
+            "",
+            "a",
+            "a\0",
+            "ab",
+            "abcdefgh",
+            "abcdefgh\0",
+            "abcdefghi",
+            "10.0.0.1",
+            "10.0.0.10",
+        ];
+        let hashes: std::collections::HashSet<u64> = words.iter().map(|w| str_hash(w)).collect();
+        assert_eq!(hashes.len(), words.len());
+    }
+
+    #[test]
+    fn interner_keeps_strings_and_their_lowercase_forms() {
+        let mut t = Interner::default();
+        let a = t.intern("Host-A");
+        let b = t.intern("host-a");
+        assert_eq!(t.intern("Host-A"), a);
+        assert_eq!((t.get(a), t.get(b)), ("Host-A", "host-a"));
+        assert_eq!(t.lowered[a as usize], b);
+        assert_eq!(t.key_of("HOST-a"), Some(b));
+        assert_eq!(t.key_of("host-b"), None);
+        assert_eq!(t.len(), 2);
     }
 
     #[test]

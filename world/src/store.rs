@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 
 use crate::gen::{generate, GenParams};
 use crate::model::{Breach, Connection, Device, Model, Tag};
+use crate::scan::scan_connection;
 use crate::search::{probe_of_index, source_keys, StoreBuilder, ID_LEN};
 use crate::world::{Meta, World, WorldError};
 
@@ -170,84 +171,146 @@ fn read_json<T: DeserializeOwned>(open: &mut Opener<'_>, name: &str) -> Result<T
     serde_json::from_reader(open(name)?).map_err(|e| parse_err(name, None, e))
 }
 
-/// Bytes per chunk handed to a parsing thread (cut at a line end); tiny in tests so
-/// that the fixtures span many chunks.
-const CHUNK_BYTES: u64 = if cfg!(test) { 4 << 10 } else { 4 << 20 };
-
-/// Parsing threads: `DT_WORLD_LOAD_THREADS` if set, else the available cores (at most 4).
-fn load_threads() -> usize {
-    std::env::var("DT_WORLD_LOAD_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, 4)
+/// How a load shares out the parsing of the JSON-lines files.
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    /// Parsing threads.
+    workers: usize,
+    /// Bytes per chunk handed to a parsing thread (cut at a line end).
+    chunk_bytes: usize,
 }
 
-/// A line's position when parsing failed: (chunk, line within the chunk, message).
-type LineError = (usize, usize, String);
+impl Split {
+    /// `DT_WORLD_LOAD_THREADS` threads if set, else one per core (at most 4). Chunks of
+    /// 1 MiB: small enough that the passes over a chunk (UTF-8 check, line split, parse)
+    /// find it in cache, large enough that the per-chunk costs (a fresh interner, and
+    /// re-interning its values on merge) stay small; tiny in tests, so that the
+    /// fixtures span many chunks.
+    fn from_env() -> Self {
+        let workers = std::env::var("DT_WORLD_LOAD_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .clamp(1, 4);
+        let chunk_bytes = if cfg!(test) { 4 << 10 } else { 1 << 20 };
+        Split {
+            workers,
+            chunk_bytes,
+        }
+    }
+}
 
-/// Parses a JSON-lines file on every core: this thread reads chunks cut at line ends,
-/// workers parse each chunk into a fresh accumulator, and the accumulators come back in
-/// file order (so a time-sorted file stays sorted without re-sorting). Blank lines are
-/// skipped; an error names the file and the line.
-fn par_lines<T, I, F>(
+/// A capacity taken from `world.json`'s informational counts: trusted only so far.
+fn presize(count: usize) -> usize {
+    count.min(1 << 24)
+}
+
+/// Where parsing a chunk failed: the line within the chunk (1-based) and the message.
+type ChunkError = (usize, String);
+
+/// A worker's answer for one chunk: its place in the file, and its accumulator or the
+/// chunk's first error.
+struct Parsed<T> {
+    index: usize,
+    lines: usize,
+    result: Result<T, ChunkError>,
+}
+
+/// Parses a JSON-lines file on `split.workers` threads and hands the results to
+/// `consume` in file order, on this thread.
+///
+/// This thread reads the file in chunks cut at line ends and feeds them to the workers.
+/// A worker parses a chunk into a fresh accumulator (`init` gets the chunk's size in
+/// bytes, to size it), sends that back, and returns the chunk's buffer for reuse, so
+/// reading touches a few buffers' worth of memory rather than the file's size. Between
+/// reads, and after the last, this thread consumes the finished chunks in file order (a
+/// time-sorted file stays sorted), so their memory is freed, and reused, as the load goes.
+///
+/// Blank lines are skipped. The first error in file order is reported with the file name
+/// and its line number, counted across chunks; the chunks after it are skipped.
+fn par_lines<T, I, F, C>(
     open: &mut Opener<'_>,
     name: &str,
+    split: Split,
     init: I,
     f: F,
-) -> Result<Vec<T>, WorldError>
+    mut consume: C,
+) -> Result<(), WorldError>
 where
     T: Send,
-    I: Fn() -> T + Sync,
+    I: Fn(usize) -> T + Sync,
     F: Fn(&mut T, &str) -> Result<(), String> + Sync,
+    C: FnMut(T),
 {
-    let workers = load_threads();
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc;
+
+    let workers = split.workers.max(1);
     let mut reader = open(name)?;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(workers * 2);
-    let rx = std::sync::Mutex::new(rx);
-    let worker = || {
-        let mut done: Vec<(usize, usize, T)> = Vec::new();
-        let mut error: Option<LineError> = None;
-        loop {
-            let next = rx.lock().map(|r| r.recv());
-            let Ok(Ok((index, data))) = next else { break };
-            if error.is_some() {
-                continue; // keep draining so the reader never blocks
-            }
-            let mut acc = init();
-            let mut n = 0;
-            let mut segments = data.split(|b| *b == b'\n').peekable();
-            while let Some(seg) = segments.next() {
-                if seg.is_empty() && segments.peek().is_none() {
-                    break;
-                }
-                n += 1;
-                let result = std::str::from_utf8(seg)
-                    .map_err(|e| e.to_string())
-                    .and_then(|line| {
-                        let line = line.trim_end_matches('\r');
-                        if line.trim().is_empty() {
-                            Ok(())
-                        } else {
-                            f(&mut acc, line)
-                        }
-                    });
-                if let Err(m) = result {
-                    error = Some((index, n, m));
-                    break;
-                }
-            }
-            done.push((index, n, acc));
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, Vec<u8>)>(workers);
+    let chunk_rx = std::sync::Mutex::new(chunk_rx);
+    let (done_tx, done_rx) = mpsc::channel::<Parsed<T>>();
+    let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
+    let stop = AtomicBool::new(false);
+    let worker = |done_tx: mpsc::Sender<Parsed<T>>, spare_tx: mpsc::Sender<Vec<u8>>| loop {
+        let next = chunk_rx.lock().map(|rx| rx.recv());
+        let Ok(Ok((index, data))) = next else { break };
+        let (lines, result) = if stop.load(Ordering::Relaxed) {
+            (0, Err((0, String::new()))) // after an error nothing more is consumed
+        } else {
+            parse_chunk(&data, &init, &f)
+        };
+        let sent = done_tx.send(Parsed {
+            index,
+            lines,
+            result,
+        });
+        let _ = spare_tx.send(data);
+        if sent.is_err() {
+            break;
         }
-        (done, error)
     };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(worker)).collect();
+
+    // Consumes finished chunks in file order; `pending` holds those that came early.
+    let mut pending = std::collections::BTreeMap::new();
+    let (mut next, mut lines_before) = (0, 0);
+    let mut failed: Option<WorldError> = None;
+    let mut deliver = |p: Parsed<T>| {
+        pending.insert(p.index, p);
+        while let Some(p) = pending.remove(&next) {
+            next += 1;
+            if failed.is_some() {
+                continue;
+            }
+            match p.result {
+                Ok(acc) => consume(acc),
+                Err((line, message)) => {
+                    failed = Some(parse_err(name, Some(lines_before + line), message));
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
+            lines_before += p.lines;
+        }
+    };
+
+    let worker = &worker;
+    let read_error = std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (done_tx, spare_tx) = (done_tx.clone(), spare_tx.clone());
+            scope.spawn(move || worker(done_tx, spare_tx));
+        }
+        drop((done_tx, spare_tx));
         let mut read_error = None;
         for index in 0.. {
-            let mut data = Vec::with_capacity(CHUNK_BYTES as usize + 4096);
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let mut data = spare_rx.try_recv().unwrap_or_else(|_| {
+                Vec::with_capacity(split.chunk_bytes.min(64 << 20) + (64 << 10))
+            });
+            data.clear();
             let read = (&mut reader)
-                .take(CHUNK_BYTES)
+                .take(split.chunk_bytes.max(1) as u64)
                 .read_to_end(&mut data)
                 .and_then(|_| {
                     if data.last().is_some_and(|b| *b != b'\n') {
@@ -260,35 +323,51 @@ where
                 read_error = Some(parse_err(name, None, e));
                 break;
             }
-            if data.is_empty() || tx.send((index, data)).is_err() {
+            if data.is_empty() || chunk_tx.send((index, data)).is_err() {
                 break;
             }
+            done_rx.try_iter().for_each(&mut deliver);
         }
-        drop(tx);
-        let results: Vec<_> = handles
-            .into_iter()
-            .map(|h| h.join().expect("parser thread panicked"))
-            .collect();
-        if let Some(e) = read_error {
-            return Err(e);
+        drop(chunk_tx);
+        // Ends when every worker has finished and dropped its sender.
+        done_rx.iter().for_each(&mut deliver);
+        read_error
+    });
+    match read_error.or(failed) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Parses one chunk of whole lines: its line count, and its accumulator or its first
+/// error (line within the chunk, message). The chunk is checked as UTF-8 in one go and
+/// cut at line ends by `str::split` (a `memchr` search); only a chunk that is not UTF-8
+/// is checked line by line, to find the line at fault.
+fn parse_chunk<T>(
+    data: &[u8],
+    init: &impl Fn(usize) -> T,
+    f: &impl Fn(&mut T, &str) -> Result<(), String>,
+) -> (usize, Result<T, ChunkError>) {
+    let data = data.strip_suffix(b"\n").unwrap_or(data);
+    let mut acc = init(data.len());
+    let mut n = 0;
+    let mut each = |line: Result<&str, String>| {
+        n += 1;
+        let line = line?;
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            Ok(())
+        } else {
+            f(&mut acc, line)
         }
-        let first_error = results
-            .iter()
-            .filter_map(|r| r.1.as_ref())
-            .min_by_key(|(c, l, _)| (*c, *l));
-        if let Some((chunk, line, message)) = first_error {
-            let before: usize = results
-                .iter()
-                .flat_map(|r| &r.0)
-                .filter(|(c, _, _)| c < chunk)
-                .map(|(_, n, _)| n)
-                .sum();
-            return Err(parse_err(name, Some(before + line), message));
-        }
-        let mut chunks: Vec<(usize, usize, T)> = results.into_iter().flat_map(|r| r.0).collect();
-        chunks.sort_unstable_by_key(|c| c.0);
-        Ok(chunks.into_iter().map(|c| c.2).collect())
-    })
+    };
+    let result = match std::str::from_utf8(data) {
+        Ok(text) => text.split('\n').try_for_each(|line| each(Ok(line))),
+        Err(_) => data
+            .split(|b| *b == b'\n')
+            .try_for_each(|seg| each(std::str::from_utf8(seg).map_err(|e| e.to_string()))),
+    };
+    (n, result.map(|()| acc).map_err(|message| (n, message)))
 }
 
 #[derive(Deserialize)]
@@ -315,14 +394,16 @@ fn split_written_hit(line: &str) -> Option<HitLine<'_>> {
     let rest = rest.strip_prefix(",\"_type\":\"doc\",\"_id\":\"")?;
     let (id, rest) = rest.split_once('"')?;
     let rest = rest.strip_prefix(",\"_score\":null,\"_source\":")?;
-    let end = rest.rfind(",\"sort\":[")?;
-    let sort = rest[end + 9..].strip_suffix("]}")?;
+    // The line ends `,"sort":[<digits>]}`: its last `[` opens the sort array (a
+    // substring search from the end would do the same, several times slower).
+    let (source, sort) = rest.strip_suffix("]}")?.rsplit_once('[')?;
+    let source = source.strip_suffix(",\"sort\":")?;
     let plain = |s: &str| !s.contains('\\');
     let digits = !sort.is_empty() && sort.bytes().all(|b| b.is_ascii_digit());
-    (digits && plain(index) && plain(id)).then(|| HitLine {
+    (digits && plain(index) && plain(id)).then_some(HitLine {
         index: Cow::Borrowed(index),
         id: Cow::Borrowed(id),
-        source: &rest[..end],
+        source,
     })
 }
 
@@ -355,6 +436,14 @@ pub(crate) fn parse_hit_line(line: &str, into: &mut StoreBuilder) -> Result<(), 
 }
 
 fn load(open: &mut Opener<'_>, anchor_ms: Option<i64>) -> Result<World, WorldError> {
+    load_split(open, anchor_ms, Split::from_env())
+}
+
+fn load_split(
+    open: &mut Opener<'_>,
+    anchor_ms: Option<i64>,
+    split: Split,
+) -> Result<World, WorldError> {
     let meta: Meta = read_json(open, "world.json")?;
     if meta.format != 1 {
         return Err(parse_err(
@@ -367,22 +456,32 @@ fn load(open: &mut Opener<'_>, anchor_ms: Option<i64>) -> Result<World, WorldErr
     let devices: Vec<Device> = read_json(open, "devices.json")?;
     let models: Vec<Model> = read_json(open, "models.json")?;
     let breaches: Vec<Breach> = read_json(open, "breaches.json")?;
-    let parts = par_lines(
+    let mut connections = Vec::with_capacity(presize(meta.counts.connections));
+    par_lines(
         open,
         "connections.jsonl",
-        Vec::new,
+        split,
+        // Written connections take about 240 bytes a line.
+        |bytes| Vec::with_capacity(bytes / 200),
         |v: &mut Vec<Connection>, line| {
-            v.push(serde_json::from_str(line).map_err(|e| e.to_string())?);
+            v.push(match scan_connection(line) {
+                Some(c) => c,
+                None => serde_json::from_str(line).map_err(|e| e.to_string())?,
+            });
             Ok(())
         },
+        |part| connections.extend(part),
     )?;
-    let mut connections = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-    parts.into_iter().for_each(|p| connections.extend(p));
-    let parts = par_lines(open, "search.jsonl", StoreBuilder::default, |b, line| {
-        parse_hit_line(line, b)
-    })?;
-    let mut builder = StoreBuilder::with_capacity(meta.counts.search_records);
-    parts.into_iter().for_each(|p| builder.merge(p));
+    let mut builder = StoreBuilder::with_capacity(presize(meta.counts.search_records));
+    par_lines(
+        open,
+        "search.jsonl",
+        split,
+        // Written hits take 500 to 1,000 bytes a line.
+        |bytes| StoreBuilder::with_capacity(bytes / 600),
+        |b, line| parse_hit_line(line, b),
+        |part| builder.merge(part),
+    )?;
     let stored_anchor = meta.anchor_ms;
     let mut world = World::assemble(
         meta,
@@ -485,6 +584,145 @@ mod tests {
         assert_eq!(b.len(), 1);
         let trailing = r#"{"_index":"logstash-dt-01-2024.05.01","_type":"doc","_id":"abcdefghijklmnopqrst","_score":null,"_source":{"@fields":{"epochdate":1.5},"@type":"x"}junk,"sort":[1500]}"#;
         assert!(parse_hit_line(trailing, &mut b).is_err());
+    }
+
+    /// A world's files, as `write_file` writes them.
+    fn files_of(world: &World) -> Vec<(String, Vec<u8>)> {
+        FILES
+            .iter()
+            .map(|n| {
+                let mut v = Vec::new();
+                world.write_file(n, &mut v).unwrap();
+                (n.to_string(), v)
+            })
+            .collect()
+    }
+
+    fn load_files(files: &[(String, Vec<u8>)], split: Split) -> Result<World, WorldError> {
+        let mut open = |name: &str| -> Result<Box<dyn BufRead>, WorldError> {
+            let data = files.iter().find(|(n, _)| n == name).unwrap().1.clone();
+            Ok(Box::new(Cursor::new(data)))
+        };
+        load_split(&mut open, None, split)
+    }
+
+    /// Splits from one thread reading the whole file as one chunk to a chunk per line.
+    const SPLITS: [Split; 5] = [
+        Split {
+            workers: 1,
+            chunk_bytes: 1 << 30,
+        },
+        Split {
+            workers: 1,
+            chunk_bytes: 1,
+        },
+        Split {
+            workers: 2,
+            chunk_bytes: 777,
+        },
+        Split {
+            workers: 3,
+            chunk_bytes: 4 << 10,
+        },
+        Split {
+            workers: 4,
+            chunk_bytes: 1,
+        },
+    ];
+
+    fn small_generated() -> World {
+        generate(&GenParams {
+            devices: 8,
+            records: 600,
+            seed: 11,
+            anchor_ms: 1_700_000_000_000,
+        })
+    }
+
+    #[test]
+    fn chunked_parallel_loads_equal_a_sequential_load() {
+        let world = small_generated();
+        let files = files_of(&world);
+        for split in SPLITS {
+            let back = load_files(&files, split).unwrap();
+            assert_eq!(files_of(&back), files, "{split:?}");
+            assert_eq!(back.search().len(), world.search().len());
+            assert_eq!(back.connections().len(), world.connections().len());
+            let ids = |w: &World| -> Vec<String> {
+                let s = w.search();
+                s.ids_by_time()
+                    .iter()
+                    .map(|&i| s.record(i).id().to_string())
+                    .collect()
+            };
+            assert_eq!(ids(&back), ids(&world), "{split:?}");
+        }
+    }
+
+    #[test]
+    fn blank_lines_and_crlf_line_ends_are_accepted() {
+        let world = small_generated();
+        let mut files = files_of(&world);
+        for (_, data) in &mut files[5..] {
+            let text = String::from_utf8(data.clone()).unwrap();
+            *data = format!("\n{}\n  \n", text.replace('\n', "\r\n")).into_bytes();
+        }
+        for split in SPLITS {
+            let back = load_files(&files, split).unwrap();
+            assert_eq!(files_of(&back), files_of(&world), "{split:?}");
+        }
+    }
+
+    /// Replaces line `line` (1-based) of file `file` in `files`.
+    fn break_line(files: &mut [(String, Vec<u8>)], file: usize, line: usize, with: &[u8]) {
+        let data = &mut files[file].1;
+        let mut lines: Vec<Vec<u8>> = data.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+        lines[line - 1] = with.to_vec();
+        *data = lines.join(&b'\n');
+    }
+
+    #[test]
+    fn errors_name_their_line_across_chunk_boundaries() {
+        let files = files_of(&small_generated());
+        let (conns, hits) = (
+            files[5].1.split(|b| *b == b'\n').count() - 1,
+            files[6].1.split(|b| *b == b'\n').count() - 1,
+        );
+        let cases: [(usize, usize, &[u8], &str); 6] = [
+            (6, 1, b"{}", "missing field"),
+            (
+                6,
+                7,
+                b"{\"_index\":\"nope\",\"_id\":\"x\",\"_source\":{}}",
+                "_index \"nope\"",
+            ),
+            (6, hits / 2, b"not json", "expected"),
+            (
+                6,
+                hits,
+                b"{\"_index\":\"logstash-dt-01-2024.05.01\",\"_id\":\"x\",\"_source\":{}}",
+                "_id \"x\"",
+            ),
+            (6, 300, b"\xff\xfe", "invalid utf-8"),
+            (5, conns - 3, b"{\"uid\":1}", "invalid type"),
+        ];
+        for (file, line, with, message) in cases {
+            let mut broken = files.clone();
+            break_line(&mut broken, file, line, with);
+            // A second, later error must not hide the first.
+            let last = if file == 6 { hits } else { conns };
+            if line < last {
+                break_line(&mut broken, file, last, b"{");
+            }
+            for split in SPLITS {
+                let err = load_files(&broken, split).unwrap_err().to_string();
+                let want = format!("{} line {line}: ", FILES[file]);
+                assert!(
+                    err.starts_with(&want) && err.contains(message),
+                    "{split:?}: {err} (wanted {want}... {message})"
+                );
+            }
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::model::{
     Breach, Connection, Device, IpUse, Model, Peer, Tag, TriggeredComponent, TriggeredFilter,
 };
 use crate::records::{self, Fv};
-use crate::search::{FastMap, RecordSink, SearchStore, INDEXED_FIELDS};
+use crate::search::{FastMap, RecordSink, SearchStore, StrIndex, INDEXED_FIELDS};
 
 /// Why a world could not be loaded, written or changed.
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +126,8 @@ pub struct World {
     pub(crate) connections: Vec<Connection>,
     /// did → connection positions where the device is either end, sorted by (time, position).
     pub(crate) conn_by_did: FastMap<u32, Vec<u32>>,
-    pub(crate) conn_by_uid: FastMap<Box<str>, u32>,
+    /// uid → connection position (the uids themselves stay in the connections).
+    pub(crate) conn_by_uid: StrIndex,
     pub(crate) search: SearchStore,
 }
 
@@ -166,7 +167,7 @@ impl World {
             breaches: Vec::new(),
             connections: Vec::new(),
             conn_by_did: FastMap::default(),
-            conn_by_uid: FastMap::with_capacity_and_hasher(connections.len(), Default::default()),
+            conn_by_uid: StrIndex::with_capacity(connections.len()),
             search,
         };
         for c in &connections {
@@ -180,10 +181,9 @@ impl World {
             }
         }
         for (i, c) in connections.iter().enumerate() {
-            if world
+            if !world
                 .conn_by_uid
-                .insert(c.uid.as_str().into(), i as u32)
-                .is_some()
+                .insert(&c.uid, i as u32, uid_at(&connections))
             {
                 return invalid(format!("duplicate connection uid {}", c.uid));
             }
@@ -225,7 +225,7 @@ impl World {
         if let Some(uid) = b
             .uids
             .iter()
-            .find(|u| !self.conn_by_uid.contains_key(u.as_str()))
+            .find(|u| self.conn_by_uid.get(u, uid_at(&self.connections)).is_none())
         {
             return Err(WorldError::Invalid(format!(
                 "breach {} refers to unknown connection {uid}",
@@ -345,8 +345,8 @@ impl World {
     /// A connection by uid.
     pub fn connection(&self, uid: &str) -> Option<&Connection> {
         self.conn_by_uid
-            .get(uid)
-            .map(|&i| &self.connections[i as usize])
+            .get(uid, uid_at(&self.connections))
+            .map(|i| &self.connections[i as usize])
     }
 
     /// Positions of a device's connections, time-sorted.
@@ -465,7 +465,9 @@ impl World {
         let pos = self.connections.len() as u32;
         let t = conn.time_ms;
         let dids: Vec<u32> = peer_dids(&conn).collect();
-        self.conn_by_uid.insert(conn.uid.as_str().into(), pos);
+        // A fresh uid (from `next_seq`), so never a duplicate.
+        self.conn_by_uid
+            .insert(&conn.uid, pos, uid_at(&self.connections));
         self.connections.push(conn);
         let conns = &self.connections;
         for did in dids {
@@ -519,6 +521,11 @@ impl World {
             None => false,
         }
     }
+}
+
+/// The uid of a connection by position, for [`World::conn_by_uid`].
+fn uid_at<'a>(conns: &'a [Connection]) -> impl Fn(u32) -> &'a str {
+    |i| conns[i as usize].uid.as_str()
 }
 
 pub(crate) fn peer_dids(c: &Connection) -> impl Iterator<Item = u32> {
