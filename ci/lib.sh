@@ -7,6 +7,8 @@
 #                              waits (30 s at most) for its `listening on` line and
 #                              sets mock_pid and mock_url; exits 2 if it never listens
 #   stop_mock                  stops it; never fails (safe under `set -e` in a trap)
+#   pip_venv VENV PKG VERSION  makes the virtual environment VENV (when missing) and
+#                              installs PKG==VERSION from PyPI into it (when not there)
 #
 # The environment of start_mock's caller reaches the mock (DT_MOCK_TOKENS, ...).
 
@@ -52,4 +54,15 @@ stop_mock() {
     mock_pid=""
   fi
   return 0
+}
+
+pip_venv() { # pip_venv VENV PACKAGE VERSION
+  local venv="$1" pkg="$2" version="$3"
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+  fi
+  if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('$pkg') != '$version')" 2>/dev/null; then
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$pkg==$version"
+  fi
+  echo "$pkg $version in $venv"
 }

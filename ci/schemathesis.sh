@@ -35,13 +35,7 @@ work="$(mktemp -d)"
 trap 'stop_mock; rm -rf "$work"' EXIT
 
 venv="${DT_SCHEMATHESIS_VENV:-$work/venv}"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('schemathesis') != '$st_version')" 2>/dev/null; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$st_version"
-fi
-echo "schemathesis $("$venv/bin/st" --version | sed 's/.*version //') in $venv"
+pip_venv "$venv" schemathesis "$st_version"
 
 mock_bin_dir dt-mock
 public="st-public-$$"

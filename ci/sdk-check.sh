@@ -19,13 +19,7 @@ work="$(mktemp -d)"
 trap 'stop_mock; rm -rf "$work"' EXIT
 
 venv="${DT_SDK_VENV:-$work/venv}"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('darktrace-sdk') != '$sdk_version')" 2>/dev/null; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "darktrace-sdk==$sdk_version"
-fi
-echo "darktrace-sdk $("$venv/bin/python" -c "import importlib.metadata as m; print(m.version('darktrace-sdk'))") in $venv"
+pip_venv "$venv" darktrace-sdk "$sdk_version"
 
 mock_bin_dir dt-mock
 public="sdk-public-$$"

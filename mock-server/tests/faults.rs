@@ -198,25 +198,21 @@ async fn an_absurd_clock_offset_is_refused() {
 async fn the_fault_list_is_capped_with_a_conflict() {
     let m = start_at(NOW).await;
     let max = dt_mock::faults::MAX_FAULTS;
-    let mut first = None;
-    for _ in 0..max {
-        let r = admin(
+    let add = || {
+        admin(
             m.addr,
             "POST",
             "/_mock/faults",
             r#"{"route":"/status","kind":"delay","ms":1}"#,
         )
-        .await;
+    };
+    let mut first = None;
+    for _ in 0..max {
+        let r = add().await;
         assert_eq!(r.status, 201, "{}", r.text());
         first.get_or_insert(r.json()["id"].as_u64().unwrap());
     }
-    let full = admin(
-        m.addr,
-        "POST",
-        "/_mock/faults",
-        r#"{"route":"/status","kind":"delay","ms":1}"#,
-    )
-    .await;
+    let full = add().await;
     assert_eq!(full.status, 409, "{}", full.text());
     let error = full.json()["error"].as_str().unwrap().to_string();
     assert!(
@@ -241,12 +237,11 @@ async fn the_fault_list_is_capped_with_a_conflict() {
             .status,
         200
     );
-    let again = |body: &'static str| admin(m.addr, "POST", "/_mock/faults", body);
-    assert_eq!(again(r#"{"kind":"delay","ms":1}"#).await.status, 201);
-    assert_eq!(again(r#"{"kind":"delay","ms":1}"#).await.status, 409);
+    assert_eq!(add().await.status, 201);
+    assert_eq!(add().await.status, 409);
     assert_eq!(
         admin(m.addr, "DELETE", "/_mock/faults", "").await.status,
         200
     );
-    assert_eq!(again(r#"{"kind":"delay","ms":1}"#).await.status, 201);
+    assert_eq!(add().await.status, 201);
 }
