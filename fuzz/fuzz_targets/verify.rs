@@ -1,7 +1,7 @@
 //! The mock's verifier on arbitrary requests: method, target, headers and body.
 //!
 //! Never panics; a request signed correctly over its raw target (GET, the headers
-//! sent once) is accepted; on a rejection the diagnosis runs as the mock runs it;
+//! sent once; an empty query signs the bare path) is accepted; on a rejection the diagnosis runs as the mock runs it;
 //! and no rejection, diagnosis or explanation shows the private token unless the
 //! request itself carried it.
 #![no_main]
@@ -18,7 +18,8 @@ const PRIVATE: &str = "PRIVTOKEN-fuzz-Zq9x";
 enum Sign {
     /// Only the headers in the input.
     None,
-    /// Correct headers over the raw target.
+    /// Correct headers over the raw target, as the appliance signs it: a bare
+    /// `?` (empty query) is not part of the signed string (reference §1.6).
     Raw,
     /// Correct headers over the decoded query.
     Decoded,
@@ -109,7 +110,13 @@ fuzz_target!(|data: &[u8]| {
     let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
     let signed = match input.sign {
         Sign::None => None,
-        Sign::Raw => Some(target.to_string()),
+        Sign::Raw => {
+            let (path, query) = dt_protocol::target::split_target(target);
+            Some(match query {
+                None | Some("") => path.to_string(),
+                Some(q) => format!("{path}?{q}"),
+            })
+        }
         Sign::Decoded => {
             let (path, query) = dt_protocol::target::split_target(target);
             let q = dt_protocol::target::decode_component(query.unwrap_or(""));
