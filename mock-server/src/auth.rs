@@ -6,48 +6,47 @@
 //! diagnosis goes to the log and the journal, never into the appliance-faithful
 //! response.
 
+use std::borrow::Cow;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use dt_protocol::target::{first_segment, split_target};
-use dt_protocol::{RejectKind, Rejection, RequestParts, TokenStore, Verifier};
+use dt_protocol::{RejectKind, Rejection, RequestParts, SignedForm, TokenStore, Verifier};
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::journal::{recordable_headers, Entry, Verdict};
+use crate::journal::{Arrival, Record, Verdict};
 use crate::state::AppState;
-
-/// The public token of an accepted request, for handlers that care.
-#[derive(Debug, Clone)]
-pub struct Caller(pub String);
 
 /// Marks a response produced by the unknown-route fallback.
 #[derive(Debug, Clone, Copy)]
 pub struct UnknownRoute;
 
+/// The journal's reason for an accepted request.
+fn accepted_reason(form: SignedForm, unknown_route: bool) -> &'static str {
+    if unknown_route {
+        return "signature valid; unknown route";
+    }
+    match form {
+        SignedForm::Raw => "signature valid (raw query)",
+        SignedForm::Decoded => "signature valid (decoded query)",
+        SignedForm::Body => "signature valid (body)",
+    }
+}
+
 /// The middleware.
 pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let now = state.clock.now();
-    let (mut parts, body) = req.into_parts();
-    let method = parts.method.as_str().to_string();
-    let target = parts
-        .uri
-        .path_and_query()
-        .map(|pq| pq.as_str().to_string())
-        .unwrap_or_else(|| parts.uri.path().to_string());
-    let headers = recordable_headers(&parts.headers);
-    let mut entry = Entry {
-        id: 0,
-        time: now
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        method: method.clone(),
-        target: target.clone(),
-        headers,
+    let (parts, body) = req.into_parts();
+    let mut arrival = Arrival::new(now, &parts.method, &parts.uri, &parts.headers);
+    let record = |arrival: Arrival, status: StatusCode, reason: Cow<'static, str>| Record {
+        arrival,
         verdict: Verdict::Rejected,
-        status: 0,
-        reason: None,
+        status: status.as_u16(),
+        reason: Some(reason),
         diagnosis: None,
     };
 
@@ -75,22 +74,22 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
                 let reason = "body incomplete or not received in time".to_string();
                 (ApiError::Input(reason.clone()).into_response(), reason)
             };
-            entry.status = resp.status().as_u16();
-            entry.reason = Some(reason);
-            state.journal.record(entry);
+            state
+                .journal
+                .record(record(arrival, resp.status(), reason.into()));
             return resp;
         }
     };
 
-    let (path, _) = split_target(&target);
-    let segment = first_segment(path).to_string();
+    let target = arrival.target();
+    let (path, _) = split_target(target);
     let verify_target = if state.settings.sort_query_before_verify {
-        sorted_target(&target)
+        Cow::Owned(sorted_target(target))
     } else {
-        target.clone()
+        Cow::Borrowed(target)
     };
     let rp = RequestParts::from_headers(
-        &method,
+        parts.method.as_str(),
         &verify_target,
         parts
             .headers
@@ -102,40 +101,41 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
         let tokens = state.tokens.read().unwrap_or_else(|p| p.into_inner());
         Verifier::new(state.settings.max_skew)
             .verify(&rp, &*tokens, now)
-            .map(|ok| (ok.clone(), tokens.permits(&ok.public, path)))
+            .map(|ok| {
+                let permitted = tokens.permits(&ok.public, path);
+                (ok, permitted)
+            })
     };
 
     match verdict {
-        Ok((accepted, permitted)) => {
-            if !permitted {
-                let resp = ApiError::Forbidden {
-                    style: state.settings.error_style,
-                }
-                .into_response();
-                entry.verdict = Verdict::Rejected;
-                entry.status = resp.status().as_u16();
-                entry.reason = Some(format!(
-                    "token {:?} lacks the permission for {path}",
-                    accepted.public
-                ));
-                tracing::warn!(method = %method, target = %target, "forbidden: token {:?} lacks the permission for {path}", accepted.public);
-                state.journal.record(entry);
-                return resp;
+        Ok((accepted, false)) => {
+            let resp = ApiError::Forbidden {
+                style: state.settings.error_style,
             }
-            parts.extensions.insert(Caller(accepted.public.clone()));
+            .into_response();
+            let reason = format!(
+                "token {:?} lacks the permission for {path}",
+                accepted.public
+            );
+            tracing::warn!(method = %parts.method, target = %target, "forbidden: {reason}");
+            state
+                .journal
+                .record(record(arrival, resp.status(), reason.into()));
+            resp
+        }
+        Ok((accepted, true)) => {
             let resp = next.run(Request::from_parts(parts, Body::from(body))).await;
-            entry.verdict = Verdict::Accepted;
-            entry.status = resp.status().as_u16();
-            entry.reason = Some(if resp.extensions().get::<UnknownRoute>().is_some() {
-                "signature valid; unknown route".to_string()
-            } else {
-                format!("signature valid ({})", accepted.form)
+            let unknown = resp.extensions().get::<UnknownRoute>().is_some();
+            state.journal.record(Record {
+                verdict: Verdict::Accepted,
+                reason: Some(accepted_reason(accepted.form, unknown).into()),
+                ..record(arrival, resp.status(), Cow::Borrowed(""))
             });
-            state.journal.record(entry);
             resp
         }
         Err(rejection) => {
             let style = state.settings.error_style;
+            let segment = first_segment(path).to_string();
             let err = match rejection.kind() {
                 RejectKind::Login => ApiError::Login,
                 RejectKind::Date => ApiError::Date { segment, style },
@@ -181,22 +181,11 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
             } else {
                 rejection
             };
-            if swapped {
-                for h in entry
-                    .headers
-                    .iter_mut()
-                    .filter(|h| h.name.eq_ignore_ascii_case(dt_protocol::HEADER_TOKEN))
-                {
-                    h.value = REDACTED_PRIVATE.to_string();
-                }
-            }
             let cause = mistake
                 .as_ref()
                 .map(|m| format!(" — likely cause: {}", m.id.as_str()))
                 .unwrap_or_default();
-            tracing::warn!(method = %method, target = %target, status = resp.status().as_u16(), "rejected: {shown}{cause}");
-            entry.status = resp.status().as_u16();
-            entry.reason = Some(shown.to_string());
+            tracing::warn!(method = %parts.method, target = %target, status = resp.status().as_u16(), "rejected: {shown}{cause}");
             let mut d = diagnosis(&shown);
             if let (Some(m), Some(o)) = (mistake, d.as_object_mut()) {
                 o.insert(
@@ -204,8 +193,15 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
                     serde_json::to_value(m).unwrap_or_default(),
                 );
             }
-            entry.diagnosis = Some(d);
-            state.journal.record(entry);
+            drop(rp);
+            drop(verify_target);
+            if swapped {
+                arrival.redact(dt_protocol::HEADER_TOKEN, REDACTED_PRIVATE);
+            }
+            state.journal.record(Record {
+                diagnosis: Some(d),
+                ..record(arrival, resp.status(), shown.to_string().into())
+            });
             resp
         }
     }

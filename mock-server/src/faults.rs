@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{recordable_headers, Entry, Verdict};
+use crate::journal::{Arrival, Record, Verdict};
 use crate::state::AppState;
 
 /// What a fault does.
@@ -243,23 +243,11 @@ pub async fn inject(State(state): State<AppState>, req: Request, next: Next) -> 
         return next.run(req).await;
     };
     let record = |state: &AppState, req: &Request, status: u16, what: &str| {
-        state.journal.record(Entry {
-            id: 0,
-            time: state
-                .clock
-                .now()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-            method: req.method().to_string(),
-            target: req
-                .uri()
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            headers: recordable_headers(req.headers()),
+        state.journal.record(Record {
+            arrival: Arrival::new(state.clock.now(), req.method(), req.uri(), req.headers()),
             verdict: Verdict::Faulted,
             status,
-            reason: Some(format!("fault: {what}")),
+            reason: Some(format!("fault: {what}").into()),
             diagnosis: None,
         });
     };

@@ -101,7 +101,7 @@ pub struct Mock {
 impl Mock {
     /// Builds the mock's state.
     pub fn new(config: MockConfig) -> Self {
-        let state = AppState {
+        let state = AppState::new(state::Shared {
             settings: Arc::new(config.settings),
             clock: config.clock,
             tokens: Arc::new(RwLock::new(config.tokens)),
@@ -109,7 +109,7 @@ impl Mock {
             world: Arc::new(RwLock::new(config.world)),
             faults: Arc::new(faults::Faults::new()),
             scenario: config.scenario,
-        };
+        });
         for spec in config.faults {
             if let Err(e) = state.faults.add(spec) {
                 tracing::warn!("fault not installed: {e}");

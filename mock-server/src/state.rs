@@ -37,9 +37,28 @@ impl Default for Settings {
     }
 }
 
-/// Shared handler state.
+/// Shared handler state: one `Arc`, so the clone each middleware and handler takes
+/// per request is one reference count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Shares `shared` between handlers.
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     /// Fixed settings.
     pub settings: Arc<Settings>,
     /// The mock's clock.

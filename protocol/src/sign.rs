@@ -28,10 +28,16 @@ pub fn string_to_sign(signed_target: &str, public: &str, date: &str) -> String {
 }
 
 fn mac(private: &Secret, message: &[u8]) -> Hmac<Sha1> {
+    mac_pieces(private, &[message])
+}
+
+fn mac_pieces(private: &Secret, pieces: &[&[u8]]) -> Hmac<Sha1> {
     // HMAC accepts keys of any length, so this cannot fail.
     let mut mac = Hmac::<Sha1>::new_from_slice(private.expose_secret().as_bytes())
         .expect("HMAC takes keys of any length");
-    mac.update(message);
+    for p in pieces {
+        mac.update(p);
+    }
     mac
 }
 
@@ -63,11 +69,16 @@ pub(crate) fn string_to_sign_bytes(signed_target: &[u8], public: &str, date: &st
 /// The provided value must be exactly 40 lowercase hex digits: the appliance's
 /// clients all send lowercase, and D1 pins uppercase as a mismatch.
 pub(crate) fn matches(private: &Secret, message: &[u8], provided: &str) -> bool {
+    matches_pieces(private, &[message], provided)
+}
+
+/// [`matches`] over a message given as consecutive pieces (nothing is assembled).
+pub(crate) fn matches_pieces(private: &Secret, pieces: &[&[u8]], provided: &str) -> bool {
     let Some(bytes) = decode_lower_hex(provided) else {
         return false;
     };
     // `verify_slice` compares in constant time.
-    mac(private, message).verify_slice(&bytes).is_ok()
+    mac_pieces(private, pieces).verify_slice(&bytes).is_ok()
 }
 
 fn decode_lower_hex(s: &str) -> Option<[u8; 20]> {

@@ -54,14 +54,10 @@ pub async fn status(State(state): State<AppState>, req: Request) -> Result<Respo
     let include_children = parse_bool(&q, "includechildren")?.unwrap_or(true);
     let _fast = parse_bool(&q, "fast")?;
     let now = state.clock.now();
-    let hostname = state
-        .world
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .hostname()
-        .to_string();
+    let world = state.world.read().unwrap_or_else(|p| p.into_inner());
     if param(&q, "responsedata").is_some() {
-        let mut v = render(now, &hostname, include_children);
+        let mut v = render(now, world.hostname(), include_children);
+        drop(world);
         dt_world::api::apply_responsedata(&mut v, &q);
         return Ok(json_response(StatusCode::OK, &v));
     }
@@ -70,11 +66,13 @@ pub async fn status(State(state): State<AppState>, req: Request) -> Result<Respo
     {
         let cache = RENDERED.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(r) = &cache[slot] {
-            if r.second == second && r.hostname == hostname {
+            if r.second == second && r.hostname == world.hostname() {
                 return Ok(body_response(r.body.clone()));
             }
         }
     }
+    let hostname = world.hostname().to_string();
+    drop(world);
     let body = Bytes::from(pretty(&render(now, &hostname, include_children)));
     RENDERED.lock().unwrap_or_else(|p| p.into_inner())[slot] = Some(Rendered {
         second,
