@@ -76,8 +76,7 @@ fn term_on_field(field: &str, value: &TermValue, doc: &dyn Document) -> bool {
         TermValue::Word(t) | TermValue::Phrase(t) => {
             let t_num = number(t);
             any_value(doc, field, |v| {
-                v.eq_ignore_ascii_case(t)
-                    || matches!((t_num, number(v)), (Some(a), Some(b)) if a == b)
+                v.eq_ignore_ascii_case(t) || t_num.is_some_and(|a| number(v) == Some(a))
             })
         }
         TermValue::Wildcard(p) => {
@@ -116,8 +115,10 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = &str> {
 /// like, which `f64::from_str` would accept, so words never compare as numbers.
 fn number(s: &str) -> Option<f64> {
     let looks_numeric = s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.'))
-        && s.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'));
+        && s.bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
+        // Two points (an IP address) never parse; saying so here skips the parser.
+        && s.bytes().filter(|&c| c == b'.').count() <= 1;
     if !looks_numeric {
         return None;
     }

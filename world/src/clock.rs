@@ -58,44 +58,75 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// `YYYY-MM-DD HH:MM:SS`, the appliance's `time` fields and `from`/`to` form.
 pub fn spaced(ms: i64) -> String {
-    let c = civil(ms);
-    let mut s = String::with_capacity(19);
-    let _ = write!(
-        s,
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        c.year, c.month, c.day, c.hour, c.minute, c.second
-    );
-    s
+    layout(ms, b"YYYY-MM-DD hh:mm:ss")
 }
 
 /// `YYYY-MM-DDTHH:MM:SS`, advanced search's `@timestamp`.
 pub fn iso_secs(ms: i64) -> String {
-    let c = civil(ms);
-    let mut s = String::with_capacity(19);
-    let _ = write!(
-        s,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        c.year, c.month, c.day, c.hour, c.minute, c.second
-    );
-    s
+    layout(ms, b"YYYY-MM-DDThh:mm:ss")
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, advanced search's `kibana.time` echo.
 pub fn iso_millis(ms: i64) -> String {
-    let c = civil(ms);
-    let mut s = String::with_capacity(24);
-    let _ = write!(
-        s,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        c.year, c.month, c.day, c.hour, c.minute, c.second, c.millis
-    );
-    s
+    layout(ms, b"YYYY-MM-DDThh:mm:ss.fffZ")
 }
 
 /// `YYYY.MM.DD`, the date suffix of logstash index names.
 pub fn index_date(ms: i64) -> String {
+    layout(ms, b"YYYY.MM.DD")
+}
+
+/// Fills a fixed layout: `YYYY` year, `MM` month, `DD` day, `hh`, `mm`, `ss`, `fff`
+/// milliseconds; other bytes are copied. Digits are written by hand (these run per
+/// hit and per record); a year outside 0–9999 takes `format!`'s `{:04}`.
+fn layout(ms: i64, pattern: &[u8]) -> String {
     let c = civil(ms);
-    format!("{:04}.{:02}.{:02}", c.year, c.month, c.day)
+    if !(0..=9999).contains(&c.year) {
+        let mut s = String::new();
+        let mut p = pattern;
+        while !p.is_empty() {
+            let (field, n): (i64, usize) = match p[0] {
+                b'Y' => (c.year, 4),
+                b'M' => (c.month.into(), 2),
+                b'D' => (c.day.into(), 2),
+                b'h' => (c.hour.into(), 2),
+                b'm' => (c.minute.into(), 2),
+                b's' => (c.second.into(), 2),
+                b'f' => (c.millis.into(), 3),
+                other => {
+                    s.push(char::from(other));
+                    p = &p[1..];
+                    continue;
+                }
+            };
+            let _ = write!(s, "{field:0n$}");
+            p = &p[n..];
+        }
+        return s;
+    }
+    let mut out = pattern.to_vec();
+    let mut i = 0;
+    while i < out.len() {
+        let (mut field, n) = match out[i] {
+            b'Y' => (c.year as u32, 4),
+            b'M' => (c.month, 2),
+            b'D' => (c.day, 2),
+            b'h' => (c.hour, 2),
+            b'm' => (c.minute, 2),
+            b's' => (c.second, 2),
+            b'f' => (c.millis, 3),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        for k in (0..n).rev() {
+            out[i + k] = b'0' + (field % 10) as u8;
+            field /= 10;
+        }
+        i += n;
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The start of the UTC day containing `ms` (`i64::MIN` for the first, partial day of
@@ -140,6 +171,43 @@ mod tests {
         assert_eq!(index_date(ms), "2020.04.15");
         assert_eq!(spaced(0), "1970-01-01 00:00:00");
         assert_eq!(spaced(951_782_400_000), "2000-02-29 00:00:00");
+    }
+
+    #[test]
+    fn layouts_agree_with_format_for_any_year() {
+        let old = |ms: i64| {
+            let c = civil(ms);
+            (
+                format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                    c.year, c.month, c.day, c.hour, c.minute, c.second
+                ),
+                format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                    c.year, c.month, c.day, c.hour, c.minute, c.second, c.millis
+                ),
+                format!("{:04}.{:02}.{:02}", c.year, c.month, c.day),
+            )
+        };
+        let year_ms = 31_556_952_000i64;
+        for ms in [
+            0,
+            -1,
+            1_586_937_601_234,
+            -62_167_219_200_000 - 1,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            20_000 * year_ms,
+            -20_000 * year_ms,
+        ] {
+            let (sp, mi, ix) = old(ms);
+            assert_eq!(
+                (spaced(ms), iso_millis(ms), index_date(ms)),
+                (sp, mi.clone(), ix),
+                "{ms}"
+            );
+            assert_eq!(iso_secs(ms), mi[..mi.len() - 5].to_string(), "{ms}");
+        }
     }
 
     #[test]

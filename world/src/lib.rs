@@ -7,6 +7,7 @@
 //! - [`search`]: advanced-search records, inverted index, planner and linear scan.
 //! - `scan`: fast paths that read stored `_source` texts and connection lines on load.
 //! - `render`: advanced-search answers written as 2-space JSON without a `Value` per hit.
+//! - `pretty`: stored `_source` text re-indented to that JSON without parsing it.
 //! - [`records`]: building `_source` texts and deterministic `_id`s/uids.
 //! - [`gen`]: the seeded generator ([`generate`]).
 //! - [`store`]: world directories on disk and the embedded default world.
@@ -19,6 +20,7 @@ pub mod api;
 pub mod clock;
 pub mod gen;
 pub mod model;
+mod pretty;
 pub mod records;
 mod render;
 mod scan;

@@ -11,10 +11,11 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::clock;
-use crate::search::{epoch_value, SearchStore};
+use crate::pretty::{self, newline};
+use crate::search::{epoch_value, push_json_str, Found, SearchStore};
 
 /// Times to patch in the map being transcoded.
 #[derive(Debug, Clone, Copy)]
@@ -201,93 +202,160 @@ impl<'de> DeserializeSeed<'de> for KeyText {
     }
 }
 
-/// A hit, as [`SearchStore::hit`] builds it.
-struct Hit<'a> {
-    store: &'a SearchStore,
-    id: u32,
-}
-
-impl Serialize for Hit<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let rec = self.store.record(self.id);
-        let mut m = s.serialize_map(Some(6))?;
-        m.serialize_entry("_index", &self.store.index_name(self.id))?;
-        m.serialize_entry("_type", "doc")?;
-        m.serialize_entry("_id", rec.id())?;
-        m.serialize_entry("_score", &())?;
-        let mut de = serde_json::Deserializer::from_str(&rec.source);
-        m.serialize_entry(
-            "_source",
-            &Transcode::new(&mut de, Patch::Source(rec.time_us())),
-        )?;
-        m.serialize_entry("sort", &[rec.time_ms()])?;
-        m.end()
+/// The `_index` of a hit, as a JSON string: `"logstash-<probe>-YYYY.MM.DD"`.
+fn push_index_name(out: &mut Vec<u8>, store: &SearchStore, id: u32) {
+    let probe = store.probe_name(id);
+    let plain = probe.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    let c = clock::civil(store.record(id).time_ms());
+    if !plain || !(0..=9999).contains(&c.year) {
+        push_json_str(out, &store.index_name(id));
+        return;
     }
+    let d = |n: u32| b'0' + (n % 10) as u8;
+    let y = c.year as u32;
+    out.extend_from_slice(b"\"logstash-");
+    out.extend_from_slice(probe.as_bytes());
+    out.extend_from_slice(&[
+        b'-',
+        d(y / 1000),
+        d(y / 100),
+        d(y / 10),
+        d(y),
+        b'.',
+        d(c.month / 10),
+        d(c.month),
+        b'.',
+        d(c.day / 10),
+        d(c.day),
+        b'"',
+    ]);
 }
 
-struct Hits<'a>(&'a SearchStore, &'a [u32]);
-
-impl Serialize for Hits<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.1.len()))?;
-        for &id in self.1 {
-            seq.serialize_element(&Hit { store: self.0, id })?;
-        }
-        seq.end()
+/// A hit (as [`SearchStore::hit`] builds it) written at depth 3, the depth of
+/// `hits.hits[i]` in the envelope.
+fn write_hit(out: &mut Vec<u8>, store: &SearchStore, id: u32) {
+    let rec = store.record(id);
+    out.push(b'{');
+    newline(out, 4);
+    out.extend_from_slice(b"\"_index\": ");
+    push_index_name(out, store, id);
+    out.push(b',');
+    newline(out, 4);
+    out.extend_from_slice(b"\"_type\": \"doc\",");
+    newline(out, 4);
+    out.extend_from_slice(b"\"_id\": ");
+    let id_text = rec.id();
+    if id_text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        out.push(b'"');
+        out.extend_from_slice(id_text.as_bytes());
+        out.push(b'"');
+    } else {
+        push_json_str(out, id_text);
     }
-}
-
-/// An object whose `hits` member (an object) gets `hits` = the page.
-struct WithHits<'a> {
-    obj: &'a Map<String, Value>,
-    store: &'a SearchStore,
-    page: &'a [u32],
-    /// Depth: 0 = the envelope, 1 = its `hits` object.
-    depth: u8,
-}
-
-impl Serialize for WithHits<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.obj.len()))?;
-        for (k, v) in self.obj {
-            match (self.depth, k.as_str(), v) {
-                (0, "hits", Value::Object(inner)) => m.serialize_entry(
-                    k,
-                    &WithHits {
-                        obj: inner,
-                        store: self.store,
-                        page: self.page,
-                        depth: 1,
-                    },
-                )?,
-                (1, "hits", _) => m.serialize_entry(k, &Hits(self.store, self.page))?,
-                _ => m.serialize_entry(k, v)?,
-            }
-        }
-        m.end()
+    out.push(b',');
+    newline(out, 4);
+    out.extend_from_slice(b"\"_score\": null,");
+    newline(out, 4);
+    out.extend_from_slice(b"\"_source\": ");
+    let patch = (!rec.text_current).then_some(rec.time_us());
+    if !pretty::write_source(out, &rec.source, 4, patch) {
+        write_source_by_serde(out, rec);
     }
+    out.push(b',');
+    newline(out, 4);
+    out.extend_from_slice(b"\"sort\": [");
+    newline(out, 5);
+    out.extend_from_slice(rec.time_ms().to_string().as_bytes());
+    newline(out, 4);
+    out.push(b']');
+    newline(out, 3);
+    out.push(b'}');
 }
 
-/// Writes `envelope` (whose `hits.hits` is a placeholder) with the page's hits, as the
-/// appliance prints it (2-space indent).
-pub(crate) fn pretty_envelope(envelope: &Value, store: &SearchStore, page: &[u32]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1024 + page.len() * 1536);
-    let r = match envelope {
-        Value::Object(obj) => serde_json::to_writer_pretty(
-            &mut out,
-            &WithHits {
-                obj,
-                store,
-                page,
-                depth: 0,
-            },
-        ),
-        other => serde_json::to_writer_pretty(&mut out, other),
-    };
+/// The serde path for a source the fast path refused: transcoded at depth 0, then
+/// indented to depth 4 (serde's pretty output has no newline inside a string).
+fn write_source_by_serde(out: &mut Vec<u8>, rec: &crate::search::SearchRecord) {
+    let mut de = serde_json::Deserializer::from_str(&rec.source);
+    let mut text = Vec::new();
+    let r = serde_json::to_writer_pretty(
+        &mut text,
+        &Transcode::new(&mut de, Patch::Source(rec.time_us())),
+    );
     if r.is_err() {
         // Unreachable for stored sources (valid JSON); keep the answer well-formed.
-        out = b"{}".to_vec();
+        out.extend_from_slice(b"null");
+        return;
     }
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            newline(out, 4);
+        }
+        out.extend_from_slice(line);
+    }
+}
+
+/// The advanced-search answer for a page of hits, written as the appliance prints
+/// it (2-space indent): the same bytes as pretty-printing
+/// `api::search::envelope_with(found, hits, from_ms, to_ms)`.
+pub(crate) fn pretty_answer(
+    store: &SearchStore,
+    found: &Found,
+    page: &[u32],
+    from_ms: i64,
+    to_ms: i64,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024 + page.len() * 1536);
+    out.extend_from_slice(b"{\n  \"took\": ");
+    out.extend_from_slice((1 + found.examined / 5_000).to_string().as_bytes());
+    out.extend_from_slice(
+        b",\n  \"timed_out\": false,\n  \"_shards\": {\n    \"total\": 2,\n    \"successful\": 2,\n    \"skipped\": 0,\n    \"failed\": 0\n  },\n  \"hits\": {\n    \"total\": ",
+    );
+    out.extend_from_slice(found.ids.len().to_string().as_bytes());
+    out.extend_from_slice(b",\n    \"max_score\": null,\n    \"hits\": ");
+    if page.is_empty() {
+        out.extend_from_slice(b"[]");
+    } else {
+        out.push(b'[');
+        for (i, &id) in page.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            newline(&mut out, 3);
+            store
+                .hits
+                .write(&mut out, id, |out| write_hit(out, store, id));
+        }
+        newline(&mut out, 2);
+        out.push(b']');
+    }
+    out.extend_from_slice(
+        b"\n  },\n  \"darktraceChildError\": \"\",\n  \"kibana\": {\n    \"index\": ",
+    );
+    let days = crate::api::search::index_days(from_ms, to_ms);
+    if days.is_empty() {
+        out.extend_from_slice(b"[]");
+    } else {
+        out.push(b'[');
+        for (i, day) in days.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            newline(&mut out, 3);
+            push_json_str(&mut out, day);
+        }
+        newline(&mut out, 2);
+        out.push(b']');
+    }
+    out.extend_from_slice(b",\n    \"per_page\": 50,\n    \"time\": {\n      \"from\": \"");
+    out.extend_from_slice(clock::iso_millis(from_ms).as_bytes());
+    out.extend_from_slice(b"\",\n      \"to\": \"");
+    out.extend_from_slice(clock::iso_millis(to_ms).as_bytes());
+    out.extend_from_slice(
+        b"\"\n    },\n    \"default_fields\": [\n      \"@type\",\n      \"@message\"\n    ]\n  }\n}",
+    );
     out
 }
 
@@ -311,11 +379,15 @@ mod tests {
             let v = advanced_search_json(world, q.as_bytes(), anchor).unwrap();
             assert!(v["hits"]["hits"].as_array().unwrap().len() > 1_000);
             let want = serde_json::to_vec_pretty(&v).unwrap();
-            let got = advanced_search_json_pretty(world, q.as_bytes(), anchor).unwrap();
-            assert!(
-                got == want,
-                "pretty rendering differs from the Value rendering"
-            );
+            // Written afresh, then from the hit cache.
+            for pass in ["fresh", "cached"] {
+                let got = advanced_search_json_pretty(world, q.as_bytes(), anchor).unwrap();
+                assert!(
+                    got == want,
+                    "{pass} pretty rendering differs from the Value rendering"
+                );
+            }
+            assert_eq!(world.search().hits.len(), world.search().len());
         }
         // A bad custom range and an empty page.
         for q in [
@@ -327,5 +399,21 @@ mod tests {
             let got = advanced_search_json_pretty(w, q.as_bytes(), ANCHOR).unwrap();
             assert_eq!(got, serde_json::to_vec_pretty(&v).unwrap());
         }
+    }
+
+    #[test]
+    fn shifting_the_world_forgets_the_written_hits() {
+        let mut world = small_world().clone();
+        let q = json!({"search": "", "timeframe": "custom", "size": 10000,
+            "time": {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}})
+        .to_string();
+        let before = advanced_search_json_pretty(&world, q.as_bytes(), ANCHOR).unwrap();
+        assert!(world.search().hits.len() > 1_000);
+        world.shift(90_000);
+        assert_eq!(world.search().hits.len(), 0);
+        let v = advanced_search_json(&world, q.as_bytes(), ANCHOR).unwrap();
+        let after = advanced_search_json_pretty(&world, q.as_bytes(), ANCHOR).unwrap();
+        assert_eq!(after, serde_json::to_vec_pretty(&v).unwrap());
+        assert_ne!(after, before);
     }
 }

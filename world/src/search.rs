@@ -324,6 +324,7 @@ pub struct SearchStore {
     postings: Vec<FastMap<u32, Vec<u32>>>,
     terms: Interner,
     probes: Vec<Box<str>>,
+    pub(crate) hits: HitCache,
 }
 
 impl Default for SearchStore {
@@ -334,7 +335,68 @@ impl Default for SearchStore {
             postings: vec![FastMap::default(); INDEXED_FIELDS.len()],
             terms: Interner::default(),
             probes: Vec::new(),
+            hits: HitCache::default(),
         }
+    }
+}
+
+/// Advanced-search hits as written (2-space JSON at the depth of `hits.hits[i]`), by
+/// arena id, kept up to [`HitCache::BUDGET`] bytes.
+///
+/// A hit's text depends only on its record (source, time, probe), and clients poll
+/// overlapping windows, so most hits are written many times; a cached hit is a copy.
+/// Whatever changes a record's text (`shift`) empties it; a clone starts empty.
+#[derive(Debug, Default)]
+pub(crate) struct HitCache {
+    map: std::sync::RwLock<FastMap<u32, Box<[u8]>>>,
+    bytes: std::sync::atomic::AtomicUsize,
+}
+
+impl Clone for HitCache {
+    fn clone(&self) -> Self {
+        HitCache::default()
+    }
+}
+
+impl HitCache {
+    /// Most bytes of hit text kept (then hits are written afresh each time).
+    pub(crate) const BUDGET: usize = 32 << 20;
+
+    /// Appends hit `id`: a copy of the cached text, or what `write` appends (cached
+    /// while the budget allows).
+    pub(crate) fn write(&self, out: &mut Vec<u8>, id: u32, write: impl FnOnce(&mut Vec<u8>)) {
+        use std::sync::atomic::Ordering;
+        {
+            let map = self.map.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(text) = map.get(&id) {
+                out.extend_from_slice(text);
+                return;
+            }
+        }
+        let start = out.len();
+        write(out);
+        let len = out.len() - start;
+        if self.bytes.load(Ordering::Relaxed) + len <= Self::BUDGET {
+            let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+            if map.insert(id, out[start..].into()).is_none() {
+                self.bytes.fetch_add(len, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Forgets every hit.
+    fn clear(&mut self) {
+        self.map
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        *self.bytes.get_mut() = 0;
+    }
+
+    /// Hits held.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.map.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 }
 
@@ -555,6 +617,7 @@ impl SearchStore {
         if delta_us == 0 {
             return;
         }
+        self.hits.clear();
         for r in &mut self.records {
             r.time_us += delta_us;
             r.text_current = false;
@@ -684,14 +747,18 @@ impl SearchStore {
         }
     }
 
+    /// The probe named in a record's `_index`.
+    pub fn probe_name(&self, id: u32) -> &str {
+        let rec = &self.records[id as usize];
+        self.probes
+            .get(usize::from(rec.probe))
+            .map_or("dt-01", |p| p)
+    }
+
     /// The `_index` of a record: `logstash-<probe>-YYYY.MM.DD`.
     pub fn index_name(&self, id: u32) -> String {
-        let rec = &self.records[id as usize];
-        let probe = self
-            .probes
-            .get(usize::from(rec.probe))
-            .map_or("dt-01", |p| p);
-        format!("logstash-{probe}-{}", clock::index_date(rec.time_ms()))
+        let date = clock::index_date(self.records[id as usize].time_ms());
+        format!("logstash-{}-{date}", self.probe_name(id))
     }
 
     /// The record's `_source`, with its times rendered from the record's time.

@@ -20,6 +20,8 @@
 //! - `responsedata` is not in this signature: apply [`super::apply_responsedata`] to the
 //!   envelope when the request carries it.
 
+use std::sync::{Arc, Mutex};
+
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine};
@@ -28,7 +30,7 @@ use serde_json::{json, Map, Value};
 
 use super::ApiError;
 use crate::clock::{self, DAY_MS};
-use crate::search::{Found, Matcher, Window};
+use crate::search::{FastMap, Found, Matcher, Window};
 use crate::world::World;
 
 /// Hits per page when `size` is absent.
@@ -114,11 +116,12 @@ pub fn advanced_search_json_pretty(
         .take(req.size)
         .copied()
         .collect();
-    let shell = envelope_with(&found, Vec::new(), req.from_ms, req.to_ms);
-    Ok(crate::render::pretty_envelope(
-        &shell,
+    Ok(crate::render::pretty_answer(
         world.search(),
+        &found,
         &page,
+        req.from_ms,
+        req.to_ms,
     ))
 }
 
@@ -156,52 +159,54 @@ pub fn search_linear_scan(world: &World, query: &Query, window: Window) -> Found
 /// Percent-decodes then base64-decodes a search segment (standard or URL-safe alphabet,
 /// with or without padding).
 pub fn decode_search_segment(segment: &str) -> Result<Vec<u8>, ApiError> {
-    let decoded = percent_decode(segment.trim().as_bytes());
-    let cleaned: Vec<u8> = decoded
-        .into_iter()
-        .filter(|b| !b.is_ascii_whitespace())
-        .map(|b| match b {
-            b'-' => b'+',
-            b'_' => b'/',
-            other => other,
-        })
-        .collect();
-    let end = cleaned
-        .iter()
-        .rposition(|&b| b != b'=')
-        .map_or(0, |i| i + 1);
-    let engine = GeneralPurpose::new(
+    const ENGINE: GeneralPurpose = GeneralPurpose::new(
         &alphabet::STANDARD,
         GeneralPurposeConfig::new()
             .with_decode_padding_mode(DecodePaddingMode::RequireNone)
             .with_decode_allow_trailing_bits(true),
     );
-    engine
-        .decode(&cleaned[..end])
-        .map_err(|e| ApiError::BadSearch(format!("the search segment is not valid base64: {e}")))
-}
-
-fn percent_decode(b: &[u8]) -> Vec<u8> {
+    let bad = |e: base64::DecodeError| {
+        ApiError::BadSearch(format!("the search segment is not valid base64: {e}"))
+    };
+    let b = segment.trim().as_bytes();
+    // What clients send: the standard alphabet, nothing to clean.
+    if b.iter()
+        .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'=')
+    {
+        let end = b.iter().rposition(|&c| c != b'=').map_or(0, |i| i + 1);
+        return ENGINE.decode(&b[..end]).map_err(bad);
+    }
+    // Else one pass: percent-decode, drop whitespace, read the URL-safe alphabet as
+    // the standard one.
     let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(b.len());
+    let mut cleaned = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
+        let mut c = b[i];
+        i += 1;
+        if c == b'%' && i + 1 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i]), hex(b[i + 1])) {
+                c = h << 4 | l;
+                i += 2;
             }
         }
-        out.push(b[i]);
-        i += 1;
+        match c {
+            c if c.is_ascii_whitespace() => {}
+            b'-' => cleaned.push(b'+'),
+            b'_' => cleaned.push(b'/'),
+            c => cleaned.push(c),
+        }
     }
-    out
+    let end = cleaned
+        .iter()
+        .rposition(|&b| b != b'=')
+        .map_or(0, |i| i + 1);
+    ENGINE.decode(&cleaned[..end]).map_err(bad)
 }
 
 /// A parsed request, or the appliance's 200 error body for a bad custom range.
 struct Request {
-    query: Query,
+    query: Arc<Query>,
     offset: usize,
     size: usize,
     from_ms: i64,
@@ -223,20 +228,155 @@ fn non_negative(v: Option<&Value>, name: &str, default: i64) -> Result<i64, ApiE
     Ok(n)
 }
 
+/// Parses a query string, remembering the last few hundred: a client polls the same
+/// queries over sliding windows, so the same text comes back every interval.
+fn parse_query(text: &str) -> Result<Arc<Query>, ApiError> {
+    const KEPT: usize = 256;
+    static PARSED: Mutex<Option<FastMap<String, Arc<Query>>>> = Mutex::new(None);
+    if let Some(q) = PARSED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .and_then(|m| m.get(text))
+    {
+        return Ok(q.clone());
+    }
+    let q = Arc::new(dt_search::parse(text).map_err(|e| ApiError::BadSearch(e.to_string()))?);
+    let mut guard = PARSED.lock().unwrap_or_else(|p| p.into_inner());
+    let map = guard.get_or_insert_with(FastMap::default);
+    if map.len() >= KEPT {
+        map.clear();
+    }
+    map.insert(text.to_string(), q.clone());
+    Ok(q)
+}
+
+/// The members of the query JSON that mean something (the last of a repeated key
+/// wins, as in a `Value`); the rest are skipped without building anything.
+#[derive(Default)]
+struct Members {
+    search: Option<Value>,
+    offset: Option<Value>,
+    size: Option<Value>,
+    timeframe: Option<Value>,
+    time: Option<Value>,
+}
+
+impl Members {
+    fn get(&self, name: &str) -> Option<&Value> {
+        match name {
+            "search" => self.search.as_ref(),
+            "offset" => self.offset.as_ref(),
+            "size" => self.size.as_ref(),
+            "timeframe" => self.timeframe.as_ref(),
+            "time" => self.time.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// The query JSON: an object's members, or `None` for any other JSON value.
+struct QueryJson(Option<Members>);
+
+impl<'de> serde::Deserialize<'de> for QueryJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+        use std::fmt;
+
+        enum Key {
+            Search,
+            Offset,
+            Size,
+            Timeframe,
+            Time,
+            Other,
+        }
+        impl<'de> serde::Deserialize<'de> for Key {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct K;
+                impl Visitor<'_> for K {
+                    type Value = Key;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a key")
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+                        Ok(match v {
+                            "search" => Key::Search,
+                            "offset" => Key::Offset,
+                            "size" => Key::Size,
+                            "timeframe" => Key::Timeframe,
+                            "time" => Key::Time,
+                            _ => Key::Other,
+                        })
+                    }
+                }
+                d.deserialize_str(K)
+            }
+        }
+
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = QueryJson;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<QueryJson, A::Error> {
+                let mut m = Members::default();
+                while let Some(k) = map.next_key::<Key>()? {
+                    let slot = match k {
+                        Key::Search => &mut m.search,
+                        Key::Offset => &mut m.offset,
+                        Key::Size => &mut m.size,
+                        Key::Timeframe => &mut m.timeframe,
+                        Key::Time => &mut m.time,
+                        Key::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *slot = Some(map.next_value()?);
+                }
+                Ok(QueryJson(Some(m)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<QueryJson, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(QueryJson(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<QueryJson, E> {
+                Ok(QueryJson(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<QueryJson, E> {
+                Ok(QueryJson(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<QueryJson, E> {
+                Ok(QueryJson(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<QueryJson, E> {
+                Ok(QueryJson(None))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<QueryJson, E> {
+                Ok(QueryJson(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<QueryJson, E> {
+                Ok(QueryJson(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 fn parse_request(bytes: &[u8], now_ms: i64) -> Result<Result<Request, Value>, ApiError> {
-    let v: Value = serde_json::from_slice(bytes)
+    let v: QueryJson = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::BadSearch(format!("the search query is not valid JSON: {e}")))?;
-    let Value::Object(obj) = v else {
+    let QueryJson(Some(obj)) = v else {
         return Err(ApiError::BadSearch(
             "the search query must be a JSON object".into(),
         ));
     };
     let query = match obj.get("search") {
-        None | Some(Value::Null) => Query::All,
-        Some(Value::String(s)) if s.trim().is_empty() => Query::All,
-        Some(Value::String(s)) => {
-            dt_search::parse(s).map_err(|e| ApiError::BadSearch(e.to_string()))?
-        }
+        None | Some(Value::Null) => Arc::new(Query::All),
+        Some(Value::String(s)) if s.trim().is_empty() => Arc::new(Query::All),
+        Some(Value::String(s)) => parse_query(s)?,
         Some(_) => return Err(ApiError::BadSearch("search must be a string".into())),
     };
     let offset = non_negative(obj.get("offset"), "offset", 0)? as usize;
@@ -321,17 +461,21 @@ fn envelope(
 }
 
 /// The answer around a page of hits.
-fn envelope_with(found: &Found, hits: Vec<Value>, from_ms: i64, to_ms: i64) -> Value {
+/// `kibana.index`: `logstash-darktrace-YYYY.MM.DD` for each UTC day the window
+/// touches, oldest first, the latest 31 at most.
+pub(crate) fn index_days(from_ms: i64, to_ms: i64) -> Vec<String> {
     let mut days = Vec::new();
     let mut d = clock::day_start(to_ms);
     while d >= clock::day_start(from_ms) && days.len() < 31 {
-        days.push(Value::String(format!(
-            "logstash-darktrace-{}",
-            clock::index_date(d)
-        )));
+        days.push(format!("logstash-darktrace-{}", clock::index_date(d)));
         d -= DAY_MS;
     }
     days.reverse();
+    days
+}
+
+fn envelope_with(found: &Found, hits: Vec<Value>, from_ms: i64, to_ms: i64) -> Value {
+    let days = index_days(from_ms, to_ms);
     let mut hits_obj = Map::new();
     hits_obj.insert("total".into(), Value::from(found.ids.len()));
     hits_obj.insert("max_score".into(), Value::Null);
@@ -373,6 +517,40 @@ mod tests {
             &dt_matches,
             false,
         )
+    }
+
+    #[test]
+    fn the_query_json_reads_as_a_value_would() {
+        let req = |text: &str| parse_request(text.as_bytes(), ANCHOR);
+        // A repeated key: the last one counts, as in a `Value`.
+        let r = req(r#"{"size":5,"size":7,"offset":"2","se\u0061rch":"x","fields":[{"a":1}]}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!((r.size, r.offset), (7, 2));
+        assert_ne!(*r.query, Query::All, "an escaped key is still `search`");
+        // Members that mean nothing are skipped, whatever they hold.
+        let r = req(r#"{"x":{"y":[1,2,{"z":null}]},"timeframe":"60"}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.to_ms - r.from_ms, 60_000);
+        assert_eq!(*r.query, Query::All);
+        for bad in [
+            "[1,2]", "\"text\"", "3", "null", "true", "{\"a\":}", "{} x", "",
+        ] {
+            assert!(
+                matches!(req(bad), Err(ApiError::BadSearch(_))),
+                "{bad:?} is a bad search"
+            );
+        }
+        assert!(matches!(req(r#"{"size":-1}"#), Err(ApiError::Input(_))));
+        assert!(matches!(
+            req(r#"{"search":5}"#),
+            Err(ApiError::BadSearch(_))
+        ));
+        assert!(matches!(
+            req(r#"{"timeframe":"custom","time":{"from":"x"}}"#),
+            Ok(Err(_))
+        ));
     }
 
     #[test]
