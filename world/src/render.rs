@@ -1,9 +1,13 @@
 //! Advanced-search answers written straight to the appliance's 2-space JSON, without a
-//! `Value` tree per hit: each `_source` is transcoded from its stored text to the
-//! output, its times patched on the way exactly as [`SearchStore::source_value`]
-//! patches them. For sources without repeated keys (every stored source: they are
-//! written from `Value`s or checked on load) the bytes are those of pretty-printing
-//! the `Value` answer; `tests::pretty_equals_value_rendering` checks it on every record.
+//! `Value` tree per hit. The envelope is written by hand; each hit goes through the
+//! store's cache of written hits, and a hit not in it has its `_source` re-indented
+//! from the stored text by [`crate::pretty`], its times patched exactly as
+//! [`SearchStore::source_value`] patches them. A source the re-indenter refuses is
+//! transcoded through serde here instead (`Transcode`). For sources without repeated
+//! keys (every stored source: they are written from `Value`s or checked on load) the
+//! bytes are those of pretty-printing the `Value` answer;
+//! `tests::pretty_equals_value_rendering` checks it on every record, written afresh and
+//! from the cache.
 
 use std::borrow::Cow;
 use std::cell::Cell;

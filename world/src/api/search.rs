@@ -70,7 +70,7 @@ pub fn advanced_search_post(world: &World, body: &[u8], now_ms: i64) -> Result<V
 
 /// [`advanced_search_get`] written as the appliance prints it (2-space JSON): the same
 /// bytes as pretty-printing its `Value`, without building a `Value` per hit (each
-/// `_source` is transcoded from its stored text).
+/// `_source` is re-indented from its stored text, see `crate::render`).
 pub fn advanced_search_get_pretty(
     world: &World,
     b64_segment: &str,
