@@ -346,21 +346,36 @@ impl Default for SearchStore {
 /// A hit's text depends only on its record (source, time, probe), and clients poll
 /// overlapping windows, so most hits are written many times; a cached hit is a copy.
 /// Whatever changes a record's text (`shift`) empties it; a clone starts empty.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct HitCache {
     map: std::sync::RwLock<FastMap<u32, Box<[u8]>>>,
     bytes: std::sync::atomic::AtomicUsize,
+    budget: usize,
+}
+
+impl Default for HitCache {
+    fn default() -> Self {
+        HitCache::with_budget(Self::BUDGET)
+    }
 }
 
 impl Clone for HitCache {
     fn clone(&self) -> Self {
-        HitCache::default()
+        HitCache::with_budget(self.budget)
     }
 }
 
 impl HitCache {
     /// Most bytes of hit text kept (then hits are written afresh each time).
     pub(crate) const BUDGET: usize = 32 << 20;
+
+    fn with_budget(budget: usize) -> Self {
+        HitCache {
+            map: Default::default(),
+            bytes: Default::default(),
+            budget,
+        }
+    }
 
     /// Appends hit `id`: a copy of the cached text, or what `write` appends (cached
     /// while the budget allows).
@@ -376,7 +391,7 @@ impl HitCache {
         let start = out.len();
         write(out);
         let len = out.len() - start;
-        if self.bytes.load(Ordering::Relaxed) + len <= Self::BUDGET {
+        if self.bytes.load(Ordering::Relaxed) + len <= self.budget {
             let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
             if map.insert(id, out[start..].into()).is_none() {
                 self.bytes.fetch_add(len, Ordering::Relaxed);
@@ -1275,5 +1290,28 @@ pub(crate) mod tests {
         assert_eq!(probe_of_index("logstash--2022.03.15"), None);
         assert_eq!(probe_of_index("logstash-dt-01-2022-03-15"), None);
         assert_eq!(probe_of_index("other"), None);
+    }
+
+    #[test]
+    fn the_hit_cache_keeps_hits_up_to_its_budget() {
+        let cache = HitCache::with_budget(250);
+        let hit = |n: u8| move |out: &mut Vec<u8>| out.extend_from_slice(&[n; 100]);
+        for round in 0..2 {
+            for id in 0..3u32 {
+                let mut out = b"x".to_vec();
+                cache.write(&mut out, id, hit(id as u8));
+                assert_eq!(out.len(), 101, "round {round}, hit {id}");
+                assert!(out[1..].iter().all(|&b| b == id as u8));
+            }
+        }
+        // Two hits fit in 250 bytes; the third is written afresh every time.
+        assert_eq!(cache.len(), 2);
+        let mut written = false;
+        cache.write(&mut Vec::new(), 2, |out| {
+            written = true;
+            out.push(0);
+        });
+        assert!(written);
+        cache.write(&mut Vec::new(), 0, |_| panic!("a cached hit is copied"));
     }
 }
