@@ -42,6 +42,7 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     let now = state.clock.now();
     let (parts, body) = req.into_parts();
     let mut arrival = Arrival::new(now, &parts.method, &parts.uri, &parts.headers);
+    // A rejection's record; the accepted path builds its own below.
     let record = |arrival: Arrival, status: StatusCode, reason: Cow<'static, str>| Record {
         arrival,
         verdict: Verdict::Rejected,
@@ -127,9 +128,11 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
             let resp = next.run(Request::from_parts(parts, Body::from(body))).await;
             let unknown = resp.extensions().get::<UnknownRoute>().is_some();
             state.journal.record(Record {
+                arrival,
                 verdict: Verdict::Accepted,
+                status: resp.status().as_u16(),
                 reason: Some(accepted_reason(accepted.form, unknown).into()),
-                ..record(arrival, resp.status(), Cow::Borrowed(""))
+                diagnosis: None,
             });
             resp
         }

@@ -77,9 +77,16 @@ pub fn index_date(ms: i64) -> String {
 }
 
 /// Fills a fixed layout: `YYYY` year, `MM` month, `DD` day, `hh`, `mm`, `ss`, `fff`
-/// milliseconds; other bytes are copied. Digits are written by hand (these run per
-/// hit and per record); a year outside 0–9999 takes `format!`'s `{:04}`.
+/// milliseconds; other bytes are copied.
 fn layout(ms: i64, pattern: &[u8]) -> String {
+    let mut out = Vec::with_capacity(pattern.len());
+    push_layout(&mut out, ms, pattern);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends [`layout`]'s text. Digits are written by hand (these run per hit and per
+/// record); a year outside 0–9999 takes `format!`'s `{:04}`.
+pub(crate) fn push_layout(out: &mut Vec<u8>, ms: i64, pattern: &[u8]) {
     let c = civil(ms);
     if !(0..=9999).contains(&c.year) {
         let mut s = String::new();
@@ -102,12 +109,15 @@ fn layout(ms: i64, pattern: &[u8]) -> String {
             let _ = write!(s, "{field:0n$}");
             p = &p[n..];
         }
-        return s;
+        out.extend_from_slice(s.as_bytes());
+        return;
     }
-    let mut out = pattern.to_vec();
+    let start = out.len();
+    out.extend_from_slice(pattern);
+    let text = &mut out[start..];
     let mut i = 0;
-    while i < out.len() {
-        let (mut field, n) = match out[i] {
+    while i < text.len() {
+        let (mut field, n) = match text[i] {
             b'Y' => (c.year as u32, 4),
             b'M' => (c.month, 2),
             b'D' => (c.day, 2),
@@ -121,12 +131,11 @@ fn layout(ms: i64, pattern: &[u8]) -> String {
             }
         };
         for k in (0..n).rev() {
-            out[i + k] = b'0' + (field % 10) as u8;
+            text[i + k] = b'0' + (field % 10) as u8;
             field /= 10;
         }
         i += n;
     }
-    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The start of the UTC day containing `ms` (`i64::MIN` for the first, partial day of

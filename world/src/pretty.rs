@@ -66,39 +66,10 @@ pub(crate) fn newline(out: &mut Vec<u8>, depth: usize) {
 }
 
 /// `"YYYY-MM-DDTHH:MM:SS"` (with the quotes), as [`clock::iso_secs`] writes it.
-pub(crate) fn push_iso_secs(out: &mut Vec<u8>, ms: i64) {
-    let c = clock::civil(ms);
-    if !(0..=9999).contains(&c.year) {
-        out.push(b'"');
-        out.extend_from_slice(clock::iso_secs(ms).as_bytes());
-        out.push(b'"');
-        return;
-    }
-    let y = c.year as u32;
-    let d = |n: u32| b'0' + (n % 10) as u8;
-    out.extend_from_slice(&[
-        b'"',
-        d(y / 1000),
-        d(y / 100),
-        d(y / 10),
-        d(y),
-        b'-',
-        d(c.month / 10),
-        d(c.month),
-        b'-',
-        d(c.day / 10),
-        d(c.day),
-        b'T',
-        d(c.hour / 10),
-        d(c.hour),
-        b':',
-        d(c.minute / 10),
-        d(c.minute),
-        b':',
-        d(c.second / 10),
-        d(c.second),
-        b'"',
-    ]);
+fn push_iso_secs(out: &mut Vec<u8>, ms: i64) {
+    out.push(b'"');
+    clock::push_layout(out, ms, b"YYYY-MM-DDThh:mm:ss");
+    out.push(b'"');
 }
 
 struct Writer<'a> {

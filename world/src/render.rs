@@ -209,30 +209,15 @@ impl<'de> DeserializeSeed<'de> for KeyText {
 /// The `_index` of a hit, as a JSON string: `"logstash-<probe>-YYYY.MM.DD"`.
 fn push_index_name(out: &mut Vec<u8>, store: &SearchStore, id: u32) {
     let probe = store.probe_name(id);
-    let plain = probe.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
-    let c = clock::civil(store.record(id).time_ms());
-    if !plain || !(0..=9999).contains(&c.year) {
+    if !probe.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         push_json_str(out, &store.index_name(id));
         return;
     }
-    let d = |n: u32| b'0' + (n % 10) as u8;
-    let y = c.year as u32;
     out.extend_from_slice(b"\"logstash-");
     out.extend_from_slice(probe.as_bytes());
-    out.extend_from_slice(&[
-        b'-',
-        d(y / 1000),
-        d(y / 100),
-        d(y / 10),
-        d(y),
-        b'.',
-        d(c.month / 10),
-        d(c.month),
-        b'.',
-        d(c.day / 10),
-        d(c.day),
-        b'"',
-    ]);
+    out.push(b'-');
+    clock::push_layout(out, store.record(id).time_ms(), b"YYYY.MM.DD");
+    out.push(b'"');
 }
 
 /// A hit (as [`SearchStore::hit`] builds it) written at depth 3, the depth of
